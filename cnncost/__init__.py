@@ -1,0 +1,36 @@
+"""cnncost: what a convolutional network costs before you train it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CnnCostError",
+    "__version__",
+    "analyze",
+    "analyze_module",
+    "bench",
+    "build",
+    "check",
+    "compare",
+    "resolve",
+]
+
+if TYPE_CHECKING:
+    from cnncost.api import analyze, analyze_module, bench, build, check, compare, resolve
+    from cnncost.errors import CnnCostError
+
+
+def __getattr__(name: str) -> Any:
+    # The API is imported on first use, so `import cnncost` (and the CLI's start-up) stays light.
+    if name == "CnnCostError":
+        from cnncost.errors import CnnCostError
+
+        return CnnCostError
+    if name in __all__:
+        from cnncost import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'cnncost' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Pure shape math and cost formulas. No torch, no terminal: everything here is plain Python."""

@@ -1,0 +1,151 @@
+"""Frozen analysis results. Renderers only format these; nothing here knows about terminals or torch.
+
+Counting convention (CONVENTIONS.md): ``params`` are learnable parameters; ``macs`` are multiply-accumulates of
+conv and linear layers, bias excluded; ``flops`` = 2 × MACs; ``other`` holds every other arithmetic operation by
+category (bias additions, batchnorm, activations, pooling, residual additions, …), never folded into MACs.
+MACs and other ops in a Report are for the whole batch; params are not scaled by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from cnncost.ir import Shape
+
+#: Categories of "other ops", in the order tables show them.
+OTHER_CATEGORIES = ("bias", "batchnorm", "activation", "pooling", "residual", "elementwise", "normalization")
+
+
+def _merge(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            out[key] = out.get(key, 0) + value
+    return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one layer costs for one image. ``formula`` shows the MACs in the course's notation."""
+
+    params: int = 0
+    macs: int = 0
+    other: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    formula: str | None = None
+
+    @property
+    def other_total(self) -> int:
+        return sum(self.other.values())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of analysis: a layer (``kind == "layer"``) or a group subtotal (``block``, ``repeat``, ``copy``,
+    ``branch``, ``concat``, ``residual``, ``shortcut``, ``scale``).
+
+    ``depth`` is the nesting depth of the row: 0 for top-level entries. ``macs`` and ``other`` are for the whole
+    batch; ``formula`` is per image.
+    """
+
+    path: str
+    name: str
+    kind: str
+    op: str
+    depth: int
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    macs: int
+    other: Mapping[str, int]
+    formula: str | None = None
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def other_ops(self) -> int:
+        return sum(self.other.values())
+
+    @property
+    def is_layer(self) -> bool:
+        return self.kind == "layer"
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    macs: int
+    other: Mapping[str, int]
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def other_ops(self) -> int:
+        return sum(self.other.values())
+
+    @staticmethod
+    def of(records: Iterable[Record]) -> Totals:
+        rows = list(records)
+        return Totals(
+            params=sum(r.params for r in rows),
+            macs=sum(r.macs for r in rows),
+            other=MappingProxyType(_merge(r.other for r in rows)),
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """The analysis of one network: every row in pre-order (a group row comes before its children) and totals.
+
+    ``records`` holds both layer rows and group rows; ``layers()`` gives only the layers, whose columns sum to
+    ``totals``.
+    """
+
+    name: str
+    description: str
+    input_shape: Shape
+    batch: int
+    records: tuple[Record, ...]
+    totals: Totals
+    variables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    source: str | None = None
+
+    def layers(self) -> tuple[Record, ...]:
+        return tuple(r for r in self.records if r.is_layer)
+
+    def groups(self) -> tuple[Record, ...]:
+        return tuple(r for r in self.records if not r.is_layer)
+
+    def find(self, path: str) -> Record:
+        for r in self.records:
+            if r.path == path:
+                return r
+        raise KeyError(path)
+
+    def collapsed(self, depth: int | None) -> tuple[Record, ...]:
+        """Rows to show when blocks deeper than ``depth`` are folded into their subtotal.
+
+        ``depth=None`` shows every layer. ``depth=0`` shows only top-level entries (a group row standing for its
+        whole subtree). The rows returned always sum to the totals.
+        """
+        if depth is None:
+            return self.layers()
+        rows: list[Record] = []
+        for r in self.records:
+            if r.depth > depth:
+                continue
+            if r.depth == depth or r.is_layer:
+                rows.append(r)
+        return tuple(rows)
+
+    @property
+    def output_shape(self) -> Shape:
+        layers = self.layers()
+        return layers[-1].output_shape if layers else self.input_shape

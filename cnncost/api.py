@@ -1,0 +1,68 @@
+"""The Python face of cnncost. Every function is keyword-only past its subject and returns data, not text.
+
+A *spec* is a bundled network name (``"vgg16"``), a path to a YAML file (``"my/net.yaml"``, or
+``"family.yaml:variant"``), or an already resolved :class:`cnncost.ir.Network`.
+
+Errors are raised as :class:`cnncost.errors.CnnCostError` (one family; ``str(exc)`` is the one-line message).
+PyTorch is imported only by the functions that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from cnncost import ir
+from cnncost.analysis.engine import analyze_network
+from cnncost.analysis.records import Report
+from cnncost.spec import library
+from cnncost.spec.resolve import resolve_document
+
+if TYPE_CHECKING:
+    import torch
+
+Spec = Union[str, Path, ir.Network]
+Size = Union[int, tuple[int, int], None]
+
+
+def _size(size: Size) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    if isinstance(size, int):
+        return (size, size)
+    return (int(size[0]), int(size[1]))
+
+
+def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | None = None) -> ir.Network:
+    """Resolve a spec into its IR network (variables set, blocks expanded, shapes inferred)."""
+    if isinstance(spec, ir.Network):
+        if size is not None or variables:
+            raise TypeError("size and variables apply to specs, not to an already resolved Network")
+        return spec
+    found = library.locate(spec)
+    return resolve_document(found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size))
+
+
+def analyze(
+    spec: Spec, *, size: Size = None, batch: int = 1, variables: Mapping[str, Any] | None = None
+) -> Report:
+    """Per-layer shapes, parameters, MACs and other ops of a network, computed analytically (no torch)."""
+    return analyze_network(resolve(spec, size=size, variables=variables), batch=batch)
+
+
+def library_entries(pattern: str | None = None) -> list[library.Entry]:
+    """The bundled networks (name, description, file), in natural order, optionally filtered by a pattern."""
+    return library.entries(pattern)
+
+
+def build(
+    spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | None = None, device: Any = None
+) -> torch.nn.Module:
+    """The network as a ``torch.nn.Module`` with random weights (``device="meta"`` allocates none)."""
+    from cnncost.errors import require_torch
+
+    require_torch("building a network")
+    from cnncost.torch.build import build_module
+
+    return build_module(resolve(spec, size=size, variables=variables), device=device)

@@ -1,0 +1,1 @@
+"""The spec language: safe YAML reading, validation with friendly locations, variables and resolution."""

@@ -1,0 +1,241 @@
+"""Small arithmetic over spec variables, evaluated by walking a whitelisted syntax tree — no Python runs.
+
+Allowed: numbers, strings, lists, variable names, ``+ - * / // % **``, comparisons, ``and/or/not``,
+``a if c else b``, indexing (``depths[0]``) and a few functions: ``int``, ``round``, ``floor``, ``ceil``,
+``min``, ``max``, ``abs``, ``len``, ``make_divisible``.
+
+A string field is read as an expression over variables; a bare word that names no variable stands for itself
+(``padding: same``, ``use: bottleneck``).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cnncost.errors import SpecError, suggest
+from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT
+
+
+class ExprError(SpecError):
+    """An expression that cannot be evaluated; the resolver adds the location."""
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor``, never going below 90 % of it (MobileNet's rule,
+    as in torchvision's ``_make_divisible``)."""
+    if divisor <= 0:
+        raise ExprError(f"make_divisible needs a positive divisor, got {divisor}")
+    floor_value = divisor if min_value is None else min_value
+    new = max(floor_value, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def _round(x: float, nd: int | None = None) -> float | int:
+    return round(x) if nd is None else round(x, nd)
+
+
+FUNCTIONS: Mapping[str, Callable[..., Any]] = {
+    "int": int,
+    "round": _round,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "len": len,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS: Mapping[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: Mapping[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+def parse_expr(text: str) -> ast.expression:
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError(f"expression is longer than {MAX_EXPR_CHARS} characters")
+    try:
+        return ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ExprError(
+            f"cannot read '{text}' as an expression", hint="write arithmetic over variables, e.g. 'width * 64'"
+        ) from None
+
+
+def names_in(text: str) -> set[str]:
+    """Variable names an expression refers to (empty for text that is not an expression)."""
+    try:
+        tree = parse_expr(text)
+    except ExprError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS)
+
+
+def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate ``text`` over ``scope``; a lone word naming no variable is returned as the string itself."""
+    stripped = text.strip()
+    if stripped.isidentifier() and stripped not in scope and stripped not in FUNCTIONS:
+        if stripped in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[stripped]
+        return stripped
+    if not _looks_like_expression(stripped):
+        return text
+    return _Eval(scope).run(parse_expr(stripped).body)
+
+
+def _looks_like_expression(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _check_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise ExprError(f"the result is too large ({len(str(abs(value)))} digits)", hint="check the arithmetic")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExprError("the result is not a finite number", hint="check the arithmetic")
+    return value
+
+
+class _Eval:
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.scope = scope
+
+    def run(self, node: ast.AST) -> Any:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise ExprError(
+                f"'{ast.unparse(node)}' uses syntax that specs do not allow",
+                hint="use numbers, variables, + - * / // % **, comparisons, if/else and "
+                + ", ".join(sorted(FUNCTIONS)),
+            )
+        return _check_number(method(node))
+
+    def _Constant(self, node: ast.Constant) -> Any:
+        if not isinstance(node.value, (int, float, str, bool)) or node.value is None:
+            raise ExprError(f"unsupported constant {node.value!r}")
+        return node.value
+
+    def _Name(self, node: ast.Name) -> Any:
+        if node.id in self.scope:
+            return self.scope[node.id]
+        raise ExprError(
+            f"'{node.id}' is not defined",
+            hint=suggest(node.id, list(self.scope) + list(FUNCTIONS))
+            or "define it under 'variables' (or as a block argument)",
+        )
+
+    def _List(self, node: ast.List) -> list[Any]:
+        return [self.run(e) for e in node.elts]
+
+    _Tuple = _List
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.run(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -value
+        if isinstance(node.op, ast.UAdd):
+            return +value
+        if isinstance(node.op, ast.Not):
+            return not value
+        raise ExprError(f"operator in '{ast.unparse(node)}' is not allowed")
+
+    def _BinOp(self, node: ast.BinOp) -> Any:
+        fn = _BINOPS.get(type(node.op))
+        if fn is None:
+            raise ExprError(f"operator in '{ast.unparse(node)}' is not allowed")
+        left, right = self.run(node.left), self.run(node.right)
+        for side in (left, right):
+            if not isinstance(side, (int, float)) or isinstance(side, bool):
+                raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {side!r}, which is not a number")
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > MAX_INT):
+            raise ExprError(f"'{ast.unparse(node)}' is too large a power", hint="keep exponents at most 64")
+        try:
+            return fn(left, right)
+        except ZeroDivisionError:
+            raise ExprError(f"'{ast.unparse(node)}' divides by zero", hint="check the variables it uses") from None
+        except OverflowError:
+            raise ExprError(f"'{ast.unparse(node)}' overflows", hint="check the arithmetic") from None
+
+    def _Compare(self, node: ast.Compare) -> bool:
+        left = self.run(node.left)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            fn = _CMPOPS.get(type(op))
+            if fn is None:
+                raise ExprError(f"comparison in '{ast.unparse(node)}' is not allowed")
+            right = self.run(comp)
+            try:
+                if not fn(left, right):
+                    return False
+            except TypeError:
+                raise ExprError(f"cannot compare {left!r} with {right!r}") from None
+            left = right
+        return True
+
+    def _BoolOp(self, node: ast.BoolOp) -> Any:
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for v in node.values:
+                result = self.run(v)
+                if not result:
+                    return result
+            return result
+        result = False
+        for v in node.values:
+            result = self.run(v)
+            if result:
+                return result
+        return result
+
+    def _IfExp(self, node: ast.IfExp) -> Any:
+        return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
+
+    def _Subscript(self, node: ast.Subscript) -> Any:
+        seq = self.run(node.value)
+        index = self.run(node.slice)
+        if not isinstance(seq, list) or not isinstance(index, int) or isinstance(index, bool):
+            raise ExprError(f"'{ast.unparse(node)}': only lists can be indexed, by whole numbers")
+        if not -len(seq) <= index < len(seq):
+            raise ExprError(f"'{ast.unparse(node)}': index {index} is outside the list of {len(seq)}")
+        return seq[index]
+
+    def _Call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = ast.unparse(node.func)
+            raise ExprError(
+                f"'{name}' is not an allowed function",
+                hint=suggest(name, FUNCTIONS) or "allowed: " + ", ".join(sorted(FUNCTIONS)),
+            )
+        if node.keywords:
+            raise ExprError(f"'{ast.unparse(node)}': functions take positional arguments only")
+        args = [self.run(a) for a in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except ExprError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExprError(f"'{ast.unparse(node)}' fails: {exc}") from None

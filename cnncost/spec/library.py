@@ -1,0 +1,116 @@
+"""Find specs: the bundled library (``architectures/``, shipped inside the wheel) and files named by path.
+
+A bundled file defines one network (its ``name``) or a family (one network per entry of ``variants``). A user's
+file is named by its path; a family file by ``PATH:VARIANT``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnncost.errors import NotFoundError, SpecError, suggest
+from cnncost.spec import yamlsafe
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One network of the library."""
+
+    name: str
+    description: str
+    file: Path
+    variant: str | None
+
+
+@dataclass(frozen=True)
+class Located:
+    """A spec document ready to resolve."""
+
+    doc: Any
+    file: str
+    variant: str | None
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled specs: inside the installed package, or the checkout's ``architectures/``."""
+    try:
+        from importlib.resources import files
+
+        packaged = Path(str(files("cnncost.architectures")))
+        if any(packaged.glob("*.yaml")):
+            return packaged
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - depends on how cnncost is installed
+        pass
+    return Path(__file__).resolve().parents[2] / "architectures"
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort resnet18 before resnet101: digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+@functools.lru_cache(maxsize=1)
+def _index() -> dict[str, Entry]:
+    index: dict[str, Entry] = {}
+    for path in sorted(bundled_dir().glob("*.yaml")):
+        doc, _ = yamlsafe.load(path)
+        if not isinstance(doc, dict) or "name" not in doc:
+            raise SpecError("bundled spec has no 'name'", file=str(path))
+        variants = doc.get("variants") or {}
+        names = [(str(n), (v or {}).get("description")) for n, v in variants.items()] or [(str(doc["name"]), None)]
+        for name, desc in names:
+            if name in index:
+                raise SpecError(f"network '{name}' is defined twice", file=str(path), hint=f"also in {index[name].file}")
+            entry = Entry(name, str(desc or doc.get("description") or ""), path, name if variants else None)
+            index[name] = entry
+    return index
+
+
+def entries(pattern: str | None = None) -> list[Entry]:
+    """Bundled networks whose name matches ``pattern`` (a glob, or a substring), in natural order."""
+    import fnmatch
+
+    found = list(_index().values())
+    if pattern:
+        glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
+        found = [e for e in found if fnmatch.fnmatch(e.name, glob)]
+    return sorted(found, key=lambda e: natural_key(e.name))
+
+
+def looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or spec.endswith((".yaml", ".yml")) or ".yaml:" in spec or ".yml:" in spec
+
+
+def locate(spec: str | Path) -> Located:
+    """The document for a bundled name, a path, or ``PATH:VARIANT``."""
+    if isinstance(spec, Path) or looks_like_path(spec) or Path(spec).is_file():
+        text = str(spec)
+        variant = None
+        path = Path(text)
+        if not path.exists() and ":" in text:
+            head, _, tail = text.rpartition(":")
+            if Path(head).exists():
+                path, variant = Path(head), tail
+        doc, _ = yamlsafe.load(path)
+        file = str(path)
+        if variant is None and isinstance(doc, dict) and doc.get("variants"):
+            names = list(doc["variants"])
+            raise SpecError(
+                f"this file defines {len(names)} networks ({', '.join(names[:6])}{'…' if len(names) > 6 else ''})",
+                file=file,
+                hint=f"name one as {file}:{names[0]}",
+            )
+        return Located(doc, file, variant)
+    index = _index()
+    if spec not in index:
+        raise NotFoundError(
+            f"no network named '{spec}'",
+            hint=suggest(spec, index) or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml",
+        )
+    entry = index[spec]
+    doc, _ = yamlsafe.load(entry.file)
+    return Located(doc, str(entry.file), entry.variant)

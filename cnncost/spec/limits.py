@@ -1,0 +1,16 @@
+"""Limits that keep hostile or mistaken input from running for minutes or exhausting memory.
+
+Each is far beyond any real network: ResNet-1202 has about 4,000 layers, the largest bundled input is 1024×1024.
+"""
+
+MAX_FILE_BYTES = 1_000_000  # a spec is a few kilobytes
+MAX_YAML_NODES = 200_000  # values after alias expansion ("billion laughs")
+MAX_YAML_DEPTH = 64  # nesting of YAML mappings and lists
+MAX_LAYERS = 200_000  # layers after expanding blocks and repeats
+MAX_REPEAT = 100_000  # copies in one repeat
+MAX_CALL_DEPTH = 32  # blocks calling blocks
+MAX_DIMENSION = 1_000_000  # any one of H, W, C, a vector length or a kernel size
+MAX_BATCH = 1_000_000
+MAX_ELEMENTS = 10**13  # elements of one activation (H·W·C)
+MAX_INT = 10**18  # any integer an expression produces
+MAX_EXPR_CHARS = 500  # length of one expression

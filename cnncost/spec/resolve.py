@@ -1,0 +1,685 @@
+"""Resolve a checked spec into the IR: evaluate variables, expand blocks and repeats, infer every shape.
+
+Shape rules come from the op registry (``cnncost.analysis.ops``); this module only walks the spec, keeps scopes
+and names, and attaches locations to every error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from cnncost import ir
+from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
+from cnncost.analysis.registry import Field, get_op
+from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, suggest
+from cnncost.spec import limits
+from cnncost.spec.expr import evaluate, names_in
+from cnncost.spec.schema import (
+    BLOCK_VERB,
+    COMBINATORS,
+    SHORTCUTS,
+    Item,
+    check_document,
+    fail,
+    fields_for,
+    pos_of,
+    split_item,
+    unknown_verb,
+)
+from cnncost.spec.yamlsafe import Pos
+
+_SCOPE_SHAPE_NAMES = ("in_channels", "in_height", "in_width")
+
+
+def _fmt(shape: ir.Shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+class _Ctx:
+    """Where we are while resolving: the spec path, the module path, the variables in scope."""
+
+    def __init__(self, spec_path: str, path: str, scope: Mapping[str, Any], depth: int) -> None:
+        self.spec_path = spec_path
+        self.path = path
+        self.scope = scope
+        self.depth = depth
+
+
+class Resolver:
+    def __init__(self, doc: Mapping[str, Any], *, file: str | None, variant: str | None = None) -> None:
+        check_document(doc, file=file)
+        self.doc = doc
+        self.file = file
+        self.blocks: Mapping[str, Any] = doc.get("blocks") or {}
+        variants: Mapping[str, Any] = doc.get("variants") or {}
+        if variant is not None and variant not in variants:
+            raise SpecError(
+                f"no variant '{variant}' in this spec",
+                file=file,
+                hint=suggest(variant, variants) or ("variants: " + ", ".join(variants) if variants else None),
+            )
+        self.variant = variant
+        self.variant_doc: Mapping[str, Any] = variants.get(variant, {}) if variant else {}
+        self.layer_count = 0
+
+    # ------------------------------------------------------------------------------------------- variables
+
+    def variables(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Evaluate the spec's variables in order, with the variant's and the caller's values substituted."""
+        declared: Mapping[str, Any] = self.doc.get("variables") or {}
+        chosen: dict[str, tuple[Any, Pos | None, str]] = {}
+        for name, value in declared.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise fail(
+                    f"variable name {name!r} is not a plain identifier",
+                    file=self.file,
+                    pos=pos_of(declared, name, (1, 1)),
+                    path="variables",
+                )
+            chosen[name] = (value, pos_of(declared, name, (1, 1)), f"variables.{name}")
+        variant_vars: Mapping[str, Any] = self.variant_doc.get("variables") or {}
+        for name, value in variant_vars.items():
+            if name not in chosen:
+                raise fail(
+                    f"variant '{self.variant}' sets '{name}', which the spec does not declare",
+                    file=self.file,
+                    pos=pos_of(variant_vars, name, (1, 1)),
+                    path=f"variants.{self.variant}.variables",
+                    hint=suggest(name, chosen) or "declare it under 'variables' with a default",
+                )
+            chosen[name] = (value, pos_of(variant_vars, name, (1, 1)), f"variants.{self.variant}.variables.{name}")
+        for name, value in (overrides or {}).items():
+            if name not in chosen:
+                raise UsageError(
+                    f"--set {name}: this network has no variable '{name}'",
+                    file=self.file,
+                    hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
+                )
+            chosen[name] = (value, None, f"--set {name}")
+        scope: dict[str, Any] = {}
+        order = list(chosen)
+        for index, name in enumerate(order):
+            value, pos, where = chosen[name]
+            if isinstance(value, str):
+                later = names_in(value) & set(order[index:])
+                if later:
+                    raise fail(
+                        f"variable '{name}' uses '{sorted(later)[0]}' before it is defined",
+                        file=self.file,
+                        pos=pos,
+                        path=where,
+                        hint="define variables before the ones that use them",
+                    )
+                value = self._eval(value, scope, pos, where)
+            scope[name] = self._plain(value, pos, where)
+        return scope
+
+    def _plain(self, value: Any, pos: Pos | None, where: str) -> Any:
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise fail("a variable must be a finite number", file=self.file, pos=pos, path=where)
+            if isinstance(value, int) and abs(value) > limits.MAX_INT:
+                raise fail("the value is absurdly large", file=self.file, pos=pos, path=where)
+            return value
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            return [self._plain(v, pos, where) for v in value]
+        raise fail(
+            f"a variable must be a number, a word or a list, not {type(value).__name__}",
+            file=self.file,
+            pos=pos,
+            path=where,
+        )
+
+    def _eval(self, text: str, scope: Mapping[str, Any], pos: Pos | None, where: str) -> Any:
+        try:
+            return evaluate(text, scope)
+        except CnnCostError as exc:
+            line, col = pos if pos else (None, None)
+            raise exc.located(file=self.file, line=line, column=col, path=where) from None
+
+    def _value(self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, where: str) -> Any:
+        """A literal as is; a string evaluated as an expression; lists element by element."""
+        if isinstance(raw, str):
+            return self._eval(raw, scope, pos, where)
+        if isinstance(raw, list):
+            return [self._value(v, scope, pos, where) for v in raw]
+        return raw
+
+    # ---------------------------------------------------------------------------------------------- network
+
+    def network(
+        self,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> ir.Network:
+        scope = self.variables(variables)
+        input_shape = self._input_shape(scope, size)
+        root_ctx = _Ctx("layers", "", scope, 0)
+        children, out = self._layers(self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1)))
+        name = self.variant or str(self.doc["name"])
+        description = str(self.variant_doc.get("description") or self.doc.get("description") or "")
+        root = ir.Sequence(
+            name="",
+            path="",
+            kind="network",
+            label=name,
+            children=children,
+            in_shape=input_shape,
+            out_shape=out,
+            where=ir.Where(self.file, 1, 1, ""),
+        )
+        meta = {
+            "source": self.variant_doc.get("source") or self.doc.get("source"),
+            "family": self.doc.get("name"),
+            "variant": self.variant,
+        }
+        return ir.Network(
+            name=name,
+            description=description,
+            root=root,
+            input_shape=input_shape,
+            variables=MappingProxyType(dict(scope)),
+            file=self.file,
+            meta=MappingProxyType(meta),
+        )
+
+    def _input_shape(self, scope: Mapping[str, Any], size: tuple[int, int] | None) -> ir.Shape:
+        raw = self.doc["input"]
+        pos = pos_of(self.doc, "input", (1, 1))
+        if not isinstance(raw, list) or len(raw) not in (1, 3):
+            raise fail(
+                "'input' must be [H, W, C] (or [N] for a vector)",
+                file=self.file,
+                pos=pos,
+                path="input",
+                hint="e.g. input: [224, 224, 3]",
+            )
+        dims = [self._int(v, scope, pos_of(raw, i, pos), "input", minimum=1) for i, v in enumerate(raw)]
+        if size is not None:
+            if len(dims) != 3:
+                raise UsageError("--size applies to image inputs, but this network takes a vector", file=self.file)
+            for s in size:
+                if not 1 <= s <= limits.MAX_DIMENSION:
+                    raise UsageError(f"--size {s} is out of range", hint=f"use 1…{limits.MAX_DIMENSION:,}")
+            dims[0], dims[1] = size
+        shape = tuple(dims)
+        self._check_shape(shape, pos, "input")
+        return shape
+
+    def _check_shape(self, shape: ir.Shape, pos: Pos | None, path: str) -> None:
+        if any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS:
+            line, col = pos if pos else (None, None)
+            raise LimitError(
+                f"the activation {_fmt(shape)} is absurdly large",
+                file=self.file,
+                line=line,
+                column=col,
+                path=path,
+                hint=f"keep each dimension at most {limits.MAX_DIMENSION:,}",
+            )
+
+    # ---------------------------------------------------------------------------------------------- layers
+
+    def _layers(
+        self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, reserved: tuple[str, ...] = ()
+    ) -> tuple[tuple[ir.Node, ...], ir.Shape]:
+        nodes: list[ir.Node] = []
+        counts: dict[str, int] = {}
+        used: set[str] = set(reserved)
+        for i, entry in enumerate(raw):
+            spec_path = f"{ctx.spec_path}[{i}]"
+            item = split_item(entry, pos_of(raw, i, pos), file=self.file, spec_path=spec_path)
+            scope = self._scope_with_shape(ctx.scope, shape)
+            if item.when is not None:
+                cond = self._value(item.when, scope, item.pos, f"{spec_path}.when")
+                if not isinstance(cond, bool):
+                    raise fail(
+                        f"'when' must be true or false, got {cond!r}",
+                        file=self.file,
+                        pos=item.pos,
+                        path=spec_path,
+                        hint="write a comparison, e.g. when: stride == 1",
+                    )
+                if not cond:
+                    continue
+            verb, body, block_name = self._verb(item, scope, spec_path)
+            counts[verb] = counts.get(verb, 0) + 1
+            name = item.name or f"{verb}{counts[verb]}"
+            if name in used:
+                raise fail(
+                    f"two layers in the same list are named '{name}'",
+                    file=self.file,
+                    pos=item.pos,
+                    path=spec_path,
+                    hint="give one of them another 'name'",
+                )
+            used.add(name)
+            child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
+            node = self._item(item, verb, body, block_name, name, shape, child)
+            nodes.append(node)
+            shape = node.out_shape
+        return tuple(nodes), shape
+
+    def _scope_with_shape(self, scope: Mapping[str, Any], shape: ir.Shape) -> Mapping[str, Any]:
+        extra = dict(zip(_SCOPE_SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True)) if len(shape) == 3 else {
+            "in_channels": shape[0]
+        }
+        return {**scope, **extra}
+
+    def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
+        """The effective verb: for ``block: {use: …}`` the block the expression names."""
+        if item.verb != BLOCK_VERB:
+            return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
+        target = self._value(item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use")
+        if not isinstance(target, str) or target not in self.blocks:
+            raise fail(
+                f"'use' names no block: {target!r}",
+                file=self.file,
+                pos=item.arg_pos.get("use", item.body_pos),
+                path=f"{spec_path}.block",
+                hint=suggest(str(target), self.blocks) or "define it under 'blocks'",
+            )
+        body = {k: v for k, v in item.body.items() if k != "use"}
+        return target, body, target
+
+    def _item(
+        self,
+        item: Item,
+        verb: str,
+        body: Mapping[str, Any],
+        block_name: str | None,
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+    ) -> ir.Node:
+        where = ir.Where(self.file, item.pos[0], item.pos[1], ctx.spec_path)
+        if block_name is not None:
+            return self._block(item, block_name, body, name, shape, ctx, where)
+        fields = fields_for(verb, self.blocks)
+        if fields is None:
+            raise unknown_verb(verb, self.blocks, file=self.file, pos=item.pos, spec_path=ctx.spec_path)
+        args = self._args(verb, fields, body, item, ctx)
+        if verb in COMBINATORS:
+            return getattr(self, "_" + verb)(args, item, name, shape, ctx, where)
+        return self._layer(verb, args, name, shape, ctx, where, item.body_pos)
+
+    def _args(self, verb: str, fields: Mapping[str, Field], body: Mapping[str, Any], item: Item, ctx: _Ctx) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for key, field in fields.items():
+            if key not in body:
+                default = field.default
+                if field.kind in ("pair", "padding") and isinstance(default, int):
+                    default = (default, default)
+                args[key] = default
+                continue
+            pos = item.arg_pos.get(key, item.body_pos)
+            here = f"{ctx.spec_path}.{key}"
+            raw = body[key]
+            if field.kind in ("layers", "branches"):
+                args[key] = raw
+                continue
+            args[key] = self._typed(field, key, raw, ctx.scope, pos, here, verb)
+        return args
+
+    def _typed(self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str) -> Any:
+        kind = field.kind
+        if kind == "int":
+            return self._int(raw, scope, pos, here, minimum=field.minimum)
+        if kind == "pair":
+            return self._pair(raw, scope, pos, here, minimum=field.minimum)
+        if kind == "padding":
+            value = self._value(raw, scope, pos, here)
+            if value in ("same", "valid"):
+                return value
+            return self._pair(value, scope, pos, here, minimum=0, words="'same' or 'valid'")
+        if kind == "groups":
+            value = self._value(raw, scope, pos, here)
+            if value == "depthwise":
+                return value
+            return self._int(value, scope, pos, here, minimum=1, words="'depthwise'")
+        if kind == "bool":
+            value = self._value(raw, scope, pos, here)
+            if not isinstance(value, bool):
+                raise fail(f"'{key}' must be true or false, got {value!r}", file=self.file, pos=pos, path=here)
+            return value
+        if kind == "float":
+            value = self._value(raw, scope, pos, here)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise fail(f"'{key}' must be a number, got {value!r}", file=self.file, pos=pos, path=here)
+            return float(value)
+        if kind == "enum":
+            value = self._value(raw, scope, pos, here)
+            if value not in SHORTCUTS:
+                raise fail(
+                    f"'{key}' must be one of {', '.join(SHORTCUTS)}; got {value!r}",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                    hint=suggest(str(value), SHORTCUTS),
+                )
+            return value
+        if kind == "connections":
+            value = self._value(raw, scope, pos, here)
+            if not isinstance(value, list) or not value:
+                raise fail("'connections' must be a list with one list of input channels per filter",
+                           file=self.file, pos=pos, path=here)
+            rows: list[tuple[int, ...]] = []
+            for row in value:
+                if not isinstance(row, list) or not row or not all(
+                    isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in row
+                ):
+                    raise fail(
+                        f"each row of 'connections' must be a non-empty list of channel numbers ≥ 0, got {row!r}",
+                        file=self.file,
+                        pos=pos,
+                        path=here,
+                    )
+                if len(set(row)) != len(row):
+                    raise fail(f"a row of 'connections' names a channel twice: {row!r}", file=self.file, pos=pos, path=here)
+                rows.append(tuple(row))
+            return tuple(rows)
+        raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
+
+    def _int(
+        self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, here: str, *, minimum: int, words: str = ""
+    ) -> int:
+        value = self._value(raw, scope, pos, here)
+        expected = "a whole number" + (f" or {words}" if words else "")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"expected {expected}, got {value!r}", file=self.file, pos=pos, path=here)
+        if isinstance(value, float):
+            if not math.isfinite(value) or not value.is_integer():
+                raise fail(
+                    f"expected {expected}, got {value!r}",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                    hint="wrap the expression in int(…), round(…) or make_divisible(…)",
+                )
+            value = int(value)
+        if value < minimum:
+            raise fail(f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here)
+        if value > limits.MAX_DIMENSION:
+            raise LimitError(
+                f"{value:,} is absurdly large here",
+                file=self.file,
+                line=pos[0] if pos else None,
+                column=pos[1] if pos else None,
+                path=here,
+                hint=f"keep sizes at most {limits.MAX_DIMENSION:,}",
+            )
+        return value
+
+    def _pair(
+        self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, here: str, *, minimum: int, words: str = ""
+    ) -> tuple[int, int]:
+        value = self._value(raw, scope, pos, here)
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise fail(f"expected one number or [h, w], got {value!r}", file=self.file, pos=pos, path=here)
+            return (
+                self._int(value[0], scope, pos, here, minimum=minimum),
+                self._int(value[1], scope, pos, here, minimum=minimum),
+            )
+        n = self._int(value, scope, pos, here, minimum=minimum, words=words)
+        return (n, n)
+
+    # ------------------------------------------------------------------------------------------------ nodes
+
+    def _layer(
+        self, op: str, args: dict[str, Any], name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where, pos: Pos
+    ) -> ir.Layer:
+        self.layer_count += 1
+        if self.layer_count > limits.MAX_LAYERS:
+            raise LimitError(
+                f"the network expands to more than {limits.MAX_LAYERS:,} layers",
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
+                hint="check 'times' of repeats and the depth variables",
+            )
+        opdef = get_op(op)
+        try:
+            final = opdef.prepare(args, shape) if opdef.prepare else args
+            out = opdef.shape(final, shape)
+        except ShapeError as exc:
+            raise exc.located(file=self.file, line=where.line, column=where.column, path=ctx.path) from None
+        self._check_shape(out, (where.line or 1, where.column or 1), ctx.path)
+        return ir.Layer(name, ctx.path, op, MappingProxyType(dict(final)), shape, out, where)
+
+    def _seq(
+        self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, name: str, kind: str, label: str, where: ir.Where,
+        path: str | None = None, reserved: tuple[str, ...] = (),
+    ) -> ir.Sequence:
+        children, out = self._layers(raw, shape, ctx, pos, reserved=reserved)
+        return ir.Sequence(name, ctx.path if path is None else path, kind, label, children, shape, out, where)
+
+    def _block(
+        self,
+        item: Item,
+        block_name: str,
+        body: Mapping[str, Any],
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        where: ir.Where,
+    ) -> ir.Sequence:
+        if ctx.depth >= limits.MAX_CALL_DEPTH:
+            raise LimitError(
+                f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep",
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
+                hint="a block probably calls itself through 'block: {use: …}'",
+            )
+        block = self.blocks[block_name]
+        declared: Mapping[str, Any] = block.get("args") or {}
+        unknown = [k for k in body if k not in declared]
+        if unknown:
+            raise fail(
+                f"block '{block_name}' has no argument '{unknown[0]}'",
+                file=self.file,
+                pos=item.arg_pos.get(unknown[0], item.body_pos),
+                path=ctx.spec_path,
+                hint=suggest(unknown[0], declared) or "its arguments: " + (", ".join(declared) or "none"),
+            )
+        inner: dict[str, Any] = {
+            k: v for k, v in ctx.scope.items() if k in (self.doc.get("variables") or {})
+        }
+        for arg, default in declared.items():
+            if arg in body:
+                inner[arg] = self._value(body[arg], ctx.scope, item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}")
+            elif default is None:
+                raise fail(
+                    f"block '{block_name}' needs argument '{arg}'",
+                    file=self.file,
+                    pos=item.body_pos,
+                    path=ctx.spec_path,
+                    hint=f"add {arg}: …",
+                )
+            else:
+                inner[arg] = self._value(default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}")
+        bpos = pos_of(self.blocks, block_name, item.pos)
+        inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
+        return self._seq(block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where)
+
+    def _sequence(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        return self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
+                         kind="sequence", label="sequence", where=where)
+
+    def _repeat(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+        times = int(args["times"])
+        if times > limits.MAX_REPEAT:
+            raise LimitError(
+                f"repeat {times:,} times is absurd",
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
+                hint=f"repeat at most {limits.MAX_REPEAT:,} times",
+            )
+        if times == 0:
+            return ir.Sequence(name, ctx.path, "repeat", "repeat", (), shape, shape, where)
+        raw = args["layers"]
+        lpos = item.arg_pos.get("layers", item.body_pos)
+        copies: list[ir.Node] = []
+        current = shape
+        for i in range(times):
+            scope = dict(ctx.scope)
+            scope["index"] = i
+            if args["stride"] is not None:
+                scope["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
+                if i:
+                    scope["stride"] = 1
+            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), scope, ctx.depth)
+            if len(raw) == 1:
+                # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
+                inner = split_item(raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]")
+                node = self._single(inner, str(i), current, copy_ctx)
+                if node is None:
+                    continue
+            else:
+                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
+            copies.append(node)
+            current = node.out_shape
+        return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
+
+    def _single(self, item: Item, name: str, shape: ir.Shape, ctx: _Ctx) -> ir.Node | None:
+        scope = self._scope_with_shape(ctx.scope, shape)
+        if item.when is not None and not self._value(item.when, scope, item.pos, f"{ctx.spec_path}.when"):
+            return None
+        verb, body, block_name = self._verb(item, scope, ctx.spec_path)
+        inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth)
+        return self._item(item, verb, body, block_name, name, shape, inner)
+
+    def _concat(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+        branches_raw: Mapping[str, Any] = args["branches"]
+        bpos = item.arg_pos.get("branches", item.body_pos)
+        branches: list[ir.Sequence] = []
+        for bname, raw in branches_raw.items():
+            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
+            branches.append(
+                self._seq(raw, shape, bctx, pos_of(branches_raw, bname, bpos), name=bname, kind="branch", label=bname,
+                          where=where)
+            )
+        outs = [b.out_shape for b in branches]
+        if any(len(o) != 3 for o in outs):
+            raise ShapeError(
+                "concat joins feature maps along channels, but a branch ends in a flat vector",
+                file=self.file, line=where.line, column=where.column, path=ctx.path,
+                hint="flatten after the concat, not inside a branch",
+            )
+        sizes = {(o[0], o[1]) for o in outs}
+        if len(sizes) > 1:
+            listed = ", ".join(f"{b.name} {b.out_shape[0]}×{b.out_shape[1]}" for b in branches)
+            raise ShapeError(
+                f"concatenated branches must have the same height and width, but give {listed}",
+                file=self.file, line=where.line, column=where.column, path=ctx.path,
+                hint="use the same stride in every branch and 'same' padding (pad pooling branches too)",
+            )
+        out = (outs[0][0], outs[0][1], sum(o[2] for o in outs))
+        self._check_shape(out, (where.line or 1, where.column or 1), ctx.path)
+        return ir.Concat(name, ctx.path, tuple(branches), shape, out, where)
+
+    def _residual(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        body = self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
+                         kind="residual-body", label="body", where=where, reserved=("shortcut",))
+        out = body.out_shape
+        kind = str(args["shortcut"])
+        same = out == shape
+        if kind.startswith("identity-or-"):
+            kind = "identity" if same else kind.removeprefix("identity-or-")
+        located = {"file": self.file, "line": where.line, "column": where.column, "path": ctx.path}
+        if kind == "none":
+            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", body.children, shape, out, where)
+        if len(shape) != 3 or len(out) != 3:
+            raise ShapeError("a residual block needs feature maps on both ends", **located)
+        if kind == "identity":
+            if not same:
+                raise ShapeError(
+                    f"cannot add the block's output {_fmt(out)} to its input {_fmt(shape)} through an identity shortcut",
+                    hint="use 'shortcut: projection' (a learned 1×1 conv, W_s) or 'shortcut: zero-pad' "
+                    "(fixed: subsample and pad channels with zeros)",
+                    **located,
+                )
+            return ir.Residual(name, ctx.path, body, None, "identity", shape, out, where)
+        stride = self._shortcut_stride(shape, out, located)
+        spath = ir.join_path(ctx.path, "shortcut")
+        swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
+        sctx = _Ctx(swhere.spec_path, spath, ctx.scope, ctx.depth)
+        layers: list[ir.Node] = []
+        if kind == "projection":
+            conv_args = {
+                "out": out[2], "kernel": (1, 1), "stride": (stride, stride), "padding": (0, 0), "dilation": (1, 1),
+                "groups": 1, "bias": not args["shortcut_bn"], "connections": None,
+            }
+            conv = self._layer("conv", conv_args, "conv", shape, _Ctx(sctx.spec_path, ir.join_path(spath, "conv"),
+                                                                        ctx.scope, ctx.depth), swhere, item.pos)
+            layers.append(conv)
+            if args["shortcut_bn"]:
+                layers.append(self._layer("bn", {"eps": 1e-5}, "bn", conv.out_shape,
+                                          _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
+                                          swhere, item.pos))
+        else:  # zero-pad
+            if out[2] < shape[2]:
+                raise ShapeError(
+                    f"a zero-padding shortcut can only add channels, but the block goes from {shape[2]} to {out[2]}",
+                    hint="use 'shortcut: projection'", **located,
+                )
+            layers.append(self._layer("zero_pad", {"stride": stride, "out": out[2]}, "pad", shape,
+                                      _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
+                                      swhere, item.pos))
+        if layers[-1].out_shape != out:
+            raise ShapeError(
+                f"the {kind} shortcut gives {_fmt(layers[-1].out_shape)} but the block gives {_fmt(out)}",
+                hint="make the block's spatial size an exact division of its input", **located,
+            )
+        shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
+        return ir.Residual(name, ctx.path, body, shortcut, kind, shape, out, where)
+
+    @staticmethod
+    def _shortcut_stride(shape: ir.Shape, out: ir.Shape, located: Mapping[str, Any]) -> int:
+        for s in range(1, max(shape[0], shape[1]) + 1):
+            if -(-shape[0] // s) == out[0] and -(-shape[1] // s) == out[1]:
+                return s
+        raise ShapeError(
+            f"no shortcut stride maps the input {shape[0]}×{shape[1]} onto the block's output {out[0]}×{out[1]}",
+            hint="a residual block may only shrink height and width by a whole stride", **located,
+        )
+
+    def _scale(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        gate = self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
+                         kind="scale-gate", label="gate", where=where)
+        g = gate.out_shape
+        if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
+            raise ShapeError(
+                f"the gate gives {_fmt(g)}, which cannot multiply the input {_fmt(shape)}",
+                hint="end the gate with 1×1×C (as in squeeze-and-excitation) or the input's own shape",
+                file=self.file, line=where.line, column=where.column, path=ctx.path,
+            )
+        return ir.Scale(name, ctx.path, gate, shape, shape, where)
+
+
+def resolve_document(
+    doc: Mapping[str, Any],
+    *,
+    file: str | None,
+    variant: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    size: tuple[int, int] | None = None,
+) -> ir.Network:
+    """Resolve a parsed spec document into an IR network."""
+    return Resolver(doc, file=file, variant=variant).network(variables=variables, size=size)

@@ -1,0 +1,239 @@
+"""Read a spec file safely and remember where every value came from.
+
+Only YAML's safe schema is used (no Python objects, no tags that run code). The result is plain data whose
+mappings and sequences are ``LocMap`` and ``LocList``: a dict and a list that also know the line and column of
+themselves and of each of their entries, so that any later error can point at the exact spot in the file.
+
+Hostile input is refused with one line: files that are missing, directories, binary, not UTF-8, too large;
+YAML that is broken, has duplicate keys, nests too deep or expands (through aliases) into too many nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnncost.errors import LimitError, SpecError
+from cnncost.spec.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+
+try:  # the C composer is much faster where libyaml is available
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+Pos = tuple[int, int]  # 1-based line and column
+
+
+class LocMap(dict[str, Any]):
+    """A mapping that knows its own position and those of its keys and values."""
+
+    pos: Pos
+    key_pos: dict[str, Pos]
+    value_pos: dict[str, Pos]
+
+
+class LocList(list[Any]):
+    """A sequence that knows its own position and those of its items."""
+
+    pos: Pos
+    item_pos: list[Pos]
+
+
+def _pos(node: yaml.Node) -> Pos:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or a one-line SpecError saying why it cannot be read as a spec."""
+    name = str(path)
+    if not path.exists():
+        raise SpecError("no such file", file=name, hint="check the path, or run 'cnncost list' for bundled networks")
+    if path.is_dir():
+        raise SpecError("is a directory, not a spec file", file=name, hint="name a .yaml file inside it")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LimitError(
+                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
+                file=name,
+                hint="a network description should be a few kilobytes; check that this is the right file",
+            )
+        raw = path.read_bytes()
+    except PermissionError:
+        raise SpecError("cannot read the file (permission denied)", file=name, hint="check its permissions") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file ({exc.strerror})", file=name) from None
+    if not raw.strip():
+        raise SpecError("the file is empty", file=name, hint="a spec needs at least 'name', 'input' and 'layers'")
+    if b"\x00" in raw:
+        raise SpecError("this is a binary file, not a YAML spec", file=name, hint="name a .yaml text file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            file=name,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def parse(text: str, *, file: str | None) -> Any:
+    """Parse YAML text into located plain data (see module doc)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(
+            f"invalid YAML: {problem}",
+            file=file,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="check indentation, colons and brackets near this spot",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", file=file) from None
+    except RecursionError:
+        raise LimitError(
+            "the YAML nests too deeply to read", file=file, hint=f"specs nest at most {MAX_YAML_DEPTH} levels"
+        ) from None
+    if node is None:
+        raise SpecError("the file holds no YAML document", file=file)
+    _check_size(node, file)
+    return _Converter(file).convert(node, 0)
+
+
+def load(path: Path) -> tuple[Any, str]:
+    """Read and parse a spec file: (located data, text)."""
+    text = read_text(path)
+    return parse(text, file=os.fspath(path)), text
+
+
+def _check_size(root: yaml.Node, file: str | None) -> None:
+    """Refuse alias bombs: count nodes as if every alias were expanded, with memoization over shared nodes."""
+    memo: dict[int, int] = {}
+    depth_memo: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in memo:
+            if depth + depth_memo[key] > MAX_YAML_DEPTH:
+                _too_deep(node)
+            return memo[key]
+        if depth > MAX_YAML_DEPTH:
+            _too_deep(node)
+        total, deepest = 1, 0
+        memo[key] = 1  # a cycle (recursive alias) counts once here and is refused by the converter
+        depth_memo[key] = 0
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                children += [k, v]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        for child in children:
+            total += size(child, depth + 1)
+            deepest = max(deepest, depth_memo.get(id(child), 0) + 1)
+            if total > MAX_YAML_NODES:
+                line, col = _pos(node)
+                raise LimitError(
+                    f"the YAML expands to more than {MAX_YAML_NODES:,} values (through aliases or sheer size)",
+                    file=file,
+                    line=line,
+                    column=col,
+                    hint="specs are small; remove the repeated aliases ('billion laughs')",
+                )
+        memo[key], depth_memo[key] = total, deepest
+        return total
+
+    def _too_deep(node: yaml.Node) -> None:
+        line, col = _pos(node)
+        raise LimitError(
+            f"the YAML nests more than {MAX_YAML_DEPTH} levels deep",
+            file=file,
+            line=line,
+            column=col,
+            hint="flatten the structure; use blocks for reuse",
+        )
+
+    size(root, 0)
+
+
+class _Converter:
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.scalars = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()
+
+    def convert(self, node: yaml.Node, depth: int) -> Any:
+        if id(node) in self.active:
+            line, col = _pos(node)
+            raise SpecError("a YAML alias refers to itself", file=self.file, line=line, column=col)
+        if isinstance(node, yaml.MappingNode):
+            self.active.add(id(node))
+            try:
+                return self._mapping(node, depth)
+            finally:
+                self.active.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self.active.add(id(node))
+            try:
+                out = LocList(self.convert(item, depth + 1) for item in node.value)
+            finally:
+                self.active.discard(id(node))
+            out.pos = _pos(node)
+            out.item_pos = [_pos(item) for item in node.value]
+            return out
+        try:
+            value = self.scalars.construct_object(node)
+        except yaml.YAMLError as exc:
+            line, col = _pos(node)
+            raise SpecError(f"cannot read this value: {exc}", file=self.file, line=line, column=col) from None
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            line, col = _pos(node)
+            raise SpecError(
+                f"unsupported YAML value of type {type(value).__name__}",
+                file=self.file,
+                line=line,
+                column=col,
+                hint="use numbers, strings, lists and mappings only",
+            )
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> LocMap:
+        out = LocMap()
+        out.pos = _pos(node)
+        out.key_pos, out.value_pos = {}, {}
+        for key_node, value_node in node.value:
+            line, col = _pos(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError("mapping keys must be plain words", file=self.file, line=line, column=col)
+            key = self.scalars.construct_object(key_node)
+            if key == "<<":
+                raise SpecError(
+                    "YAML merge keys ('<<') are not supported in specs",
+                    file=self.file,
+                    line=line,
+                    column=col,
+                    hint="define a block and call it with arguments instead",
+                )
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            if key in out:
+                first = out.key_pos[key]
+                raise SpecError(
+                    f"duplicate key '{key}' (first at line {first[0]})",
+                    file=self.file,
+                    line=line,
+                    column=col,
+                    hint="remove one of them",
+                )
+            out[key] = self.convert(value_node, depth + 1)
+            out.key_pos[key] = (line, col)
+            out.value_pos[key] = _pos(value_node)
+        return out
