@@ -88,7 +88,9 @@ class Residual:
     ``shortcut_kind`` records which: ``identity``, ``projection`` or ``zero-pad``.
 
     The body is transparent: its path is the residual's own path, so its layers sit directly under the
-    residual (``layer1.0.conv1``, ``layer1.0.shortcut.conv``), as in torchvision."""
+    residual (``layer1.0.conv1``, ``layer1.0.shortcut.conv``), as in torchvision. ``activation`` is an optional
+    activation Layer applied after the addition (the course's ``A[l+2] = g(Z[l+2] + A[l])``), named after its op
+    (``layer1.0.relu``)."""
 
     name: str
     path: str
@@ -98,6 +100,7 @@ class Residual:
     in_shape: Shape
     out_shape: Shape
     where: Where = field(default_factory=Where)
+    activation: Layer | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def children_of(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Concat):
         return node.branches
     if isinstance(node, Residual):
-        return (node.body,) if node.shortcut is None else (node.body, node.shortcut)
+        parts: tuple[Node, ...] = (node.body,) if node.shortcut is None else (node.body, node.shortcut)
+        return parts if node.activation is None else (*parts, node.activation)
     if isinstance(node, Scale):
         return (node.gate,)
     return ()

@@ -83,7 +83,10 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
             _walk(child, depth + 1, batch, out)
     else:
         kind, label = _GROUP_KINDS[type(node)], _GROUP_KINDS[type(node)]
-        for child in _merge_children(node):
+        post = node.activation if isinstance(node, ir.Residual) else None
+        for child in ir.children_of(node):
+            if child is post:
+                continue
             if isinstance(child, ir.Sequence) and child.path == node.path:
                 # a transparent body or gate: its children belong to the node itself
                 for grandchild in child.children:
@@ -91,6 +94,8 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
             else:
                 _walk(child, depth + 1, batch, out)
         out.append(_merge_record(node, depth + 1, batch))
+        if post is not None:
+            out.append(_layer_record(post, depth + 1, batch))
     subtree = [r for r in out[start + 1 :] if r.is_layer]
     totals = Totals.of(subtree)
     out[start] = Record(
@@ -106,10 +111,6 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
         other=totals.other,
         args=_group_args(node),
     )
-
-
-def _merge_children(node: ir.Residual | ir.Concat | ir.Scale) -> tuple[ir.Node, ...]:
-    return ir.children_of(node)
 
 
 def _group_args(node: ir.Node) -> Mapping[str, Any]:

@@ -251,7 +251,8 @@ class Resolver:
                 if not cond:
                     continue
             verb, body, block_name = self._verb(item, scope, spec_path)
-            counts[verb] = counts.get(verb, 0) + 1
+            if item.name is None:
+                counts[verb] = counts.get(verb, 0) + 1
             name = item.name or f"{verb}{counts[verb]}"
             if name in used:
                 raise fail(
@@ -366,6 +367,19 @@ class Resolver:
                     hint=suggest(str(value), SHORTCUTS),
                 )
             return value
+        if kind == "activation":
+            value = self._value(raw, scope, pos, here)
+            from cnncost.analysis.ops import ACTIVATIONS
+
+            if value not in ACTIVATIONS:
+                raise fail(
+                    f"'{key}' must name an activation, got {value!r}",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                    hint=suggest(str(value), ACTIVATIONS) or "one of " + ", ".join(ACTIVATIONS),
+                )
+            return value
         if kind == "connections":
             value = self._value(raw, scope, pos, here)
             if not isinstance(value, list) or not value:
@@ -472,7 +486,7 @@ class Resolver:
         shape: ir.Shape,
         ctx: _Ctx,
         where: ir.Where,
-    ) -> ir.Sequence:
+    ) -> ir.Node:
         if ctx.depth >= limits.MAX_CALL_DEPTH:
             raise LimitError(
                 f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep",
@@ -511,6 +525,14 @@ class Resolver:
                 inner[arg] = self._value(default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}")
         bpos = pos_of(self.blocks, block_name, item.pos)
         inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
+        raw_layers = block["layers"]
+        if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
+            # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
+            only = split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), file=self.file,
+                              spec_path=f"blocks.{block_name}.layers[0]")
+            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
+            assert node is not None
+            return node
         return self._seq(block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where)
 
     def _sequence(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
@@ -594,8 +616,10 @@ class Resolver:
 
     def _residual(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
         inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        act = args["activation"]
+        reserved = ("shortcut", "add") + ((act,) if act else ())
         body = self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
-                         kind="residual-body", label="body", where=where, reserved=("shortcut",))
+                         kind="residual-body", label="body", where=where, reserved=reserved)
         out = body.out_shape
         kind = str(args["shortcut"])
         same = out == shape
@@ -603,7 +627,9 @@ class Resolver:
             kind = "identity" if same else kind.removeprefix("identity-or-")
         located = {"file": self.file, "line": where.line, "column": where.column, "path": ctx.path}
         if kind == "none":
-            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", body.children, shape, out, where)
+            post = self._post_activation(act, out, ctx, where, item)
+            children = body.children + ((post,) if post else ())
+            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where)
         if len(shape) != 3 or len(out) != 3:
             raise ShapeError("a residual block needs feature maps on both ends", **located)
         if kind == "identity":
@@ -614,7 +640,8 @@ class Resolver:
                     "(fixed: subsample and pad channels with zeros)",
                     **located,
                 )
-            return ir.Residual(name, ctx.path, body, None, "identity", shape, out, where)
+            return ir.Residual(name, ctx.path, body, None, "identity", shape, out, where,
+                               self._post_activation(act, out, ctx, where, item))
         stride = self._shortcut_stride(shape, out, located)
         spath = ir.join_path(ctx.path, "shortcut")
         swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
@@ -647,7 +674,16 @@ class Resolver:
                 hint="make the block's spatial size an exact division of its input", **located,
             )
         shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
-        return ir.Residual(name, ctx.path, body, shortcut, kind, shape, out, where)
+        return ir.Residual(name, ctx.path, body, shortcut, kind, shape, out, where,
+                           self._post_activation(act, out, ctx, where, item))
+
+    def _post_activation(
+        self, act: str | None, shape: ir.Shape, ctx: _Ctx, where: ir.Where, item: Item
+    ) -> ir.Layer | None:
+        if not act:
+            return None
+        actx = _Ctx(f"{ctx.spec_path}.activation", ir.join_path(ctx.path, act), ctx.scope, ctx.depth)
+        return self._layer(act, {}, act, shape, actx, where, item.pos)
 
     @staticmethod
     def _shortcut_stride(shape: ir.Shape, out: ir.Shape, located: Mapping[str, Any]) -> int:

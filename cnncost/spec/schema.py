@@ -70,6 +70,7 @@ COMBINATORS: Mapping[str, Mapping[str, Field]] = {
         "layers": Field("layers"),
         "shortcut": Field("enum", "identity", help=" | ".join(SHORTCUTS)),
         "shortcut_bn": Field("bool", False, help="batchnorm after a projection shortcut"),
+        "activation": Field("activation", None, help="activation after the addition, e.g. relu"),
     },
     "scale": {"layers": Field("layers", help="the gate g: the output is x · g(x)")},
 }

@@ -1,0 +1,207 @@
+"""``cnncost compare``: totals side by side with ratios to the first network, then the rows matched by path.
+
+A group row shows the sum it stands for when it adds up a few MAC-bearing layers
+(``2,408,448 + 10,035,200 = 12,443,648``), so a branch of one network reads directly against the same branch of
+another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cnncost.analysis.compare import Cell, Comparison
+from cnncost.render import SCHEMA_VERSION
+from cnncost.render import numbers as num
+from cnncost.render.formats import csv_text, dumps, md_table, report_dict
+
+#: A group made of layers only writes out its sum when it adds up at most this many MAC-bearing layers.
+MAX_TERMS = 4
+
+
+def labels(comparison: Comparison) -> list[str]:
+    """Column labels: the network names, made unique (``vgg16``, ``vgg16 #2``) when a name repeats."""
+    out: list[str] = []
+    for report in comparison.reports:
+        label, n = report.name, 2
+        while label in out:
+            label, n = f"{report.name} #{n}", n + 1
+        out.append(label)
+    return out
+
+
+def cell_text(cell: Cell | None) -> str:
+    if cell is None:
+        return num.NONE
+    if cell.flat and 2 <= len(cell.terms) <= MAX_TERMS and sum(cell.terms) == cell.macs:
+        return num.terms(cell.terms, cell.macs)
+    return num.integer(cell.macs)
+
+
+def _ratio_text(cell: Cell | None, ref: Cell | None) -> str:
+    if cell is None or ref is None:
+        return ""
+    return num.ratio(cell.macs, ref.macs)
+
+
+def _row_label(path: str, depth: int) -> str:
+    return "  " * (depth + 1) + path if path else "total"
+
+
+def totals_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    ref = comparison.reference.totals
+    header = ["network", "input", "output", "params", "× params", "MACs", "× MACs", "FLOPs", "other ops"]
+    rows = []
+    for label, report in zip(labels(comparison), comparison.reports):
+        t = report.totals
+        rows.append(
+            [
+                label,
+                num.shape(report.input_shape),
+                num.shape(report.output_shape),
+                num.integer(t.params),
+                num.ratio(t.params, ref.params),
+                num.integer(t.macs),
+                num.ratio(t.macs, ref.macs),
+                num.integer(t.flops),
+                num.integer(t.other_ops),
+            ]
+        )
+    return header, rows
+
+
+def block_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    names = labels(comparison)
+    header = ["row"]
+    for i, name in enumerate(names):
+        header.append(f"{name} MACs")
+        if i:
+            header.append(f"× {names[0]}")
+    rows = []
+    for row in comparison.rows:
+        line = [_row_label(row.path, row.depth)]
+        for i, cell in enumerate(row.cells):
+            line.append(cell_text(cell))
+            if i:
+                line.append(_ratio_text(cell, row.cells[0]))
+        rows.append(line)
+    return header, rows
+
+
+def _caption(comparison: Comparison) -> str:
+    batch = comparison.reference.batch
+    return (
+        f"rows matched by path down to depth {comparison.depth} (--depth); MACs for batch {batch}; "
+        "layers without params or MACs are left out; — where a network has no such row"
+    )
+
+
+def render_compare(comparison: Comparison, *, width: int = 120, color: bool = False) -> str:
+    """The whole ``cnncost compare`` output as text."""
+    from rich.text import Text
+
+    from cnncost.render.table import new_table, to_text
+
+    header, rows = totals_rows(comparison)
+    totals = new_table()
+    for i, name in enumerate(header):
+        totals.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold")
+    for r in rows:
+        totals.add_row(*r)
+
+    header, rows = block_rows(comparison)
+    blocks = new_table()
+    for i, name in enumerate(header):
+        blocks.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+    for r in rows:
+        blocks.add_row(*r)
+
+    reference = comparison.reference
+    title = " vs ".join(labels(comparison))
+    parts = [
+        Text(f"compare {title} · batch {reference.batch} · ratios to {labels(comparison)[0]}"),
+        Text(""),
+        totals,
+        Text(""),
+        blocks,
+        Text(""),
+        Text(_caption(comparison), style="dim"),
+    ]
+    return to_text(parts, width=width, color=color)
+
+
+def _cell_dict(cell: Cell | None) -> dict[str, Any] | None:
+    if cell is None:
+        return None
+    return {
+        "kind": cell.kind,
+        "op": cell.op,
+        "output_shape": list(cell.output_shape),
+        "params": cell.params,
+        "macs": cell.macs,
+        "other_ops": cell.other_ops,
+        "terms": list(cell.terms),
+        "flat": cell.flat,
+    }
+
+
+def compare_dict(comparison: Comparison) -> dict[str, Any]:
+    """``compare --format json``: one report object per network, the ratios to the first, the matched rows."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "reference": comparison.reference.name,
+        "networks": [report_dict(r) for r in comparison.reports],
+        "ratios": [
+            {
+                "name": r.name,
+                "reference": r.reference,
+                "params": r.params,
+                "macs": r.macs,
+                "flops": r.flops,
+                "other_ops": r.other_ops,
+            }
+            for r in comparison.ratios()
+        ],
+        "depth": comparison.depth,
+        "rows": [
+            {
+                "path": row.path,
+                "depth": row.depth,
+                "kind": "layer" if row.is_layer else "group",
+                "cells": [_cell_dict(c) for c in row.cells],
+            }
+            for row in comparison.rows
+        ],
+    }
+
+
+def compare_json(comparison: Comparison) -> str:
+    return dumps(compare_dict(comparison))
+
+
+def compare_csv(comparison: Comparison) -> str:
+    """One line per matched row (the first, ``total``, the whole network): params and MACs of each network,
+    empty where a network has no such row."""
+    header = ["path", "depth"]
+    for name in labels(comparison):
+        header += [f"{name}:params", f"{name}:macs"]
+    rows: list[Sequence[Any]] = []
+    for row in comparison.rows:
+        line: list[Any] = [row.path or "total", row.depth]
+        for cell in row.cells:
+            line += ["", ""] if cell is None else [cell.params, cell.macs]
+        rows.append(line)
+    return csv_text(header, rows)
+
+
+def compare_markdown(comparison: Comparison) -> str:
+    header, rows = totals_rows(comparison)
+    lines = md_table(header, rows, "l" + "r" * (len(header) - 1))
+    header, rows = block_rows(comparison)
+    rows = [
+        ["\u00a0\u00a0" * (row.depth + 1) + f"`{row.path}`" if row.path else "**total**", *r[1:]]
+        for row, r in zip(comparison.rows, rows)
+    ]
+    lines += [""] + md_table(header, rows, "l" + "r" * (len(header) - 1))
+    lines += ["", f"_{_caption(comparison)}_"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,343 @@
+"""Check the analysis against PyTorch: build on the meta device, run FlopCounterMode, compare every layer.
+
+The analysis (pure Python formulas) and the builder (one ``nn.Module`` per layer) are two roads from the same
+IR. ``verify`` confirms they meet: the module's parameter count equals the report's, every layer's module
+holds the parameters its record claims, every layer's FLOPs as FlopCounterMode counts them equal 2 × its
+record's MACs, and every layer's output has the shape its record says. Nothing is allocated: the module and
+its input live on the meta device, and FlopCounterMode reads only shapes.
+
+``fvcore_flops`` is a second, independent oracle (jit tracing on real CPU tensors, one "flop" per MAC), used
+only when asked, as it needs real memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnncost.analysis.records import Report
+from cnncost.errors import CheckFailed, MissingDependencyError, ShapeError
+from cnncost.ir import Network, Shape
+from cnncost.torch.build import MERGE_OPS, build_module
+
+#: fvcore ops that are not multiply-accumulates of a conv or linear (ignored under ``macs_only``).
+FVCORE_NON_MAC_OPS = (
+    "aten::batch_norm",
+    "aten::group_norm",
+    "aten::layer_norm",
+    "aten::instance_norm",
+    "aten::upsample_nearest2d",
+    "aten::upsample_bilinear2d",
+    "aten::adaptive_avg_pool2d",
+    "aten::grid_sampler",
+)
+
+
+@dataclass(frozen=True)
+class VerifyRow:
+    """One layer record against its module. ``measured_params`` is None when no module stands at ``path``;
+    shapes are ``(H, W, C)`` / ``(N,)`` like the record's (``measured_shape`` None when nothing was seen)."""
+
+    path: str
+    op: str
+    expected_params: int
+    measured_params: int | None
+    expected_flops: int
+    measured_flops: int
+    expected_shape: Shape
+    measured_shape: Shape | None
+    ok: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Every layer row plus the whole-network totals, for the report's input size and batch."""
+
+    name: str
+    input_shape: Shape
+    batch: int
+    rows: tuple[VerifyRow, ...]
+    expected_params: int
+    measured_params: int
+    expected_flops: int
+    measured_flops: int
+
+    @property
+    def totals_ok(self) -> bool:
+        return self.expected_params == self.measured_params and self.expected_flops == self.measured_flops
+
+    @property
+    def ok(self) -> bool:
+        return self.totals_ok and all(r.ok for r in self.rows)
+
+    @property
+    def failures(self) -> tuple[VerifyRow, ...]:
+        return tuple(r for r in self.rows if not r.ok)
+
+    def check(self) -> VerifyResult:
+        """Return self when everything agrees; raise a one-line ``CheckFailed`` naming the first mismatch."""
+        for r in self.rows:
+            if not r.ok:
+                raise CheckFailed(
+                    f"PyTorch disagrees with the analysis: {_describe(r)}",
+                    path=r.path,
+                    hint="the builder or a formula is wrong: please report it with this spec",
+                )
+        if not self.totals_ok:
+            raise CheckFailed(
+                f"PyTorch disagrees with the analysis on the totals of {self.name}: "
+                f"params {self.measured_params} vs {self.expected_params}, "
+                f"FLOPs {self.measured_flops} vs {self.expected_flops}",
+                hint="the builder or a formula is wrong: please report it with this spec",
+            )
+        return self
+
+
+def _describe(r: VerifyRow) -> str:
+    if r.note:
+        return r.note
+    parts = []
+    if r.measured_params != r.expected_params:
+        parts.append(f"params {r.measured_params} (torch) vs {r.expected_params} (analysis)")
+    if r.measured_flops != r.expected_flops:
+        parts.append(f"FLOPs {r.measured_flops} (torch) vs {r.expected_flops} = 2 × MACs (analysis)")
+    if r.measured_shape != r.expected_shape:
+        parts.append(f"output shape {r.measured_shape} (torch) vs {r.expected_shape} (analysis)")
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------- counting
+
+
+def _module_device(module: nn.Module) -> torch.device:
+    for param in module.parameters():
+        return param.device
+    for buffer in module.buffers():
+        return buffer.device
+    return torch.device("meta")
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    """Eval mode for the duration (batch norm on a batch of 1), every submodule's own flag restored after."""
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+def nchw(shape: Shape, batch: int) -> tuple[int, ...]:
+    """The torch input shape for an IR shape ``(H, W, C)`` (or ``(N,)``) and a batch."""
+    if len(shape) == 3:
+        h, w, c = shape
+        return (batch, c, h, w)
+    return (batch, *shape)
+
+
+def _ir_shape(torch_shape: tuple[int, ...]) -> Shape:
+    dims = tuple(int(d) for d in torch_shape[1:])
+    if len(dims) == 3:
+        c, h, w = dims
+        return (h, w, c)
+    return dims
+
+
+def _run(module: nn.Module, x: torch.Tensor) -> FlopCounterMode:
+    counter = FlopCounterMode(display=False)
+    try:
+        with _eval_mode(module), torch.no_grad(), counter:
+            module(x)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ShapeError(
+            f"the module fails on an input of shape {tuple(x.shape)}: {first}",
+            hint="check the input size (N, C, H, W) the module expects",
+        ) from None
+    return counter
+
+
+def _per_module(counter: FlopCounterMode, root: nn.Module) -> dict[str, int]:
+    # FlopCounterMode names modules "<RootClass>.<fqn>"; the root itself by its class name.
+    prefix = type(root).__name__
+    flops: dict[str, int] = {}
+    for key, per_op in counter.get_flop_counts().items():
+        if key == prefix:
+            continue
+        if key.startswith(prefix + "."):
+            flops[key[len(prefix) + 1 :]] = int(sum(per_op.values()))
+    flops[""] = int(counter.get_total_flops())
+    return flops
+
+
+def count_with_torch(module: nn.Module, input_nchw_shape: tuple[int, ...]) -> tuple[int, dict[str, int]]:
+    """Run ``module`` once under FlopCounterMode on a zero input of ``input_nchw_shape`` (batch included).
+
+    Returns the parameter count and the FLOPs per module FQN (``""`` is the whole module; modules that did no
+    counted work are absent). The input lives on the module's device, so a meta module allocates nothing.
+    Runs in eval mode and without autograd; the module's train/eval flags are restored after.
+    """
+    x = torch.zeros(input_nchw_shape, device=_module_device(module))
+    counter = _run(module, x)
+    params = sum(p.numel() for p in module.parameters())
+    return params, _per_module(counter, module)
+
+
+# ----------------------------------------------------------------------------------------- verify
+
+
+def verify(network: Network, report: Report) -> VerifyResult:
+    """Build ``network`` on the meta device and compare it with ``report``, layer by layer (see module doc).
+
+    The input is a meta tensor of the report's input shape and batch. Nothing global is changed.
+    """
+    module = build_module(network, device="meta")
+    modules = dict(module.named_modules())
+    layers = report.layers()
+
+    seen: dict[str, Shape] = {}
+    handles = []
+    for rec in layers:
+        target = modules.get(rec.path)
+        if target is not None and rec.op not in MERGE_OPS:
+            handles.append(target.register_forward_hook(_shape_hook(seen, rec.path)))
+    try:
+        x = torch.zeros(nchw(report.input_shape, report.batch), device="meta")
+        counter = _run(module, x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    flops = _per_module(counter, module)
+
+    rows = []
+    for rec in layers:
+        expected_flops = 2 * rec.macs
+        if rec.op in MERGE_OPS:
+            # No module: the container adds, joins or multiplies in forward, with no counted MACs.
+            ok = rec.params == 0 and rec.macs == 0
+            rows.append(
+                VerifyRow(
+                    rec.path,
+                    rec.op,
+                    rec.params,
+                    0,
+                    expected_flops,
+                    0,
+                    rec.output_shape,
+                    None,
+                    ok,
+                    "" if ok else "a merge has no module, so it can have no params or MACs",
+                )
+            )
+            continue
+        target = modules.get(rec.path)
+        if target is None:
+            rows.append(
+                VerifyRow(
+                    rec.path,
+                    rec.op,
+                    rec.params,
+                    None,
+                    expected_flops,
+                    0,
+                    rec.output_shape,
+                    None,
+                    False,
+                    f"no module named '{rec.path}' in the built network",
+                )
+            )
+            continue
+        measured_params = sum(p.numel() for p in target.parameters())
+        measured_flops = flops.get(rec.path, 0)
+        shape = seen.get(rec.path)
+        ok = (
+            measured_params == rec.params
+            and measured_flops == expected_flops
+            and shape == tuple(rec.output_shape)
+        )
+        rows.append(
+            VerifyRow(
+                rec.path,
+                rec.op,
+                rec.params,
+                measured_params,
+                expected_flops,
+                measured_flops,
+                rec.output_shape,
+                shape,
+                ok,
+            )
+        )
+
+    return VerifyResult(
+        name=report.name,
+        input_shape=report.input_shape,
+        batch=report.batch,
+        rows=tuple(rows),
+        expected_params=report.totals.params,
+        measured_params=sum(p.numel() for p in module.parameters()),
+        expected_flops=2 * report.totals.macs,
+        measured_flops=flops[""],
+    )
+
+
+def _shape_hook(seen: dict[str, Shape], path: str) -> Any:
+    def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+        if isinstance(output, torch.Tensor):
+            seen[path] = _ir_shape(tuple(output.shape))
+
+    return hook
+
+
+# ----------------------------------------------------------------------------------------- fvcore
+
+
+def fvcore_flops(
+    module: nn.Module, input_shape: tuple[int, ...], *, macs_only: bool = True
+) -> Mapping[str, int]:
+    """fvcore's count per module FQN (``""`` is the whole module) for one zero input of ``input_shape``
+    (NCHW, batch included). fvcore counts one "flop" per multiply-accumulate, so under ``macs_only`` (the
+    default: its batchnorm, pooling and upsampling handlers off) the numbers are directly MACs.
+
+    fvcore traces with real tensors on the CPU: a meta module is copied and given uninitialized CPU storage
+    first (``to_empty``; the caller's module is untouched), so this allocates the weights and activations for
+    real. Keep it for small inputs or when asked.
+    """
+    try:
+        from fvcore.nn import FlopCountAnalysis
+    except ImportError:
+        raise MissingDependencyError(
+            "the fvcore cross-check needs fvcore, which is not installed",
+            hint="install it with: pip install 'cnncost[torch]'",
+        ) from None
+    work = module
+    if _module_device(module).type == "meta":
+        work = copy.deepcopy(module).to_empty(device="cpu")
+    x = torch.zeros(input_shape, device=_module_device(work))
+    fvcore_log = logging.getLogger("fvcore")
+    level = fvcore_log.level
+    fvcore_log.setLevel(logging.ERROR)
+    try:
+        with _eval_mode(work), torch.no_grad():
+            analysis = FlopCountAnalysis(work, (x,))
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            analysis.tracer_warnings("none")
+            if macs_only:
+                analysis.set_op_handle(**dict.fromkeys(FVCORE_NON_MAC_OPS))
+            counts = analysis.by_module()
+    finally:
+        fvcore_log.setLevel(level)
+    return MappingProxyType({name: int(v) for name, v in counts.items()})
