@@ -332,16 +332,18 @@ class SequenceModule(_Container):
 
 
 class ResidualModule(_Container):
-    """IR ``Residual``: ``body(x) + shortcut(x)``; the identity when there is no shortcut."""
+    """IR ``Residual``: ``g(body(x) + shortcut(x))``; the shortcut is the identity when it has no steps, and
+    ``g`` (the optional activation after the addition) likewise."""
 
     def __init__(self, shortcut_kind: str = "identity") -> None:
         super().__init__()
         self.shortcut_kind = shortcut_kind
         self._body: tuple[str, ...] = ()
         self._shortcut: tuple[str, ...] = ()
+        self._after: tuple[str, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(self._body, x) + self._run(self._shortcut, x)
+        return self._run(self._after, self._run(self._body, x) + self._run(self._shortcut, x))
 
     def extra_repr(self) -> str:
         return f"shortcut={self.shortcut_kind}"
@@ -396,6 +398,8 @@ class _Builder:
             res._body = self.attach(res, node.path, node.body)
             if node.shortcut is not None:
                 res._shortcut = self.attach(res, node.path, node.shortcut)
+            if node.activation is not None:
+                res._after = self.attach(res, node.path, node.activation)
             return res
         if isinstance(node, Scale):
             scale = ScaleModule()
