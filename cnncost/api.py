@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from cnncost import ir
 from cnncost.analysis.engine import analyze_network
@@ -22,8 +22,8 @@ from cnncost.spec.resolve import resolve_document
 if TYPE_CHECKING:
     import torch
 
-Spec = Union[str, Path, ir.Network]
-Size = Union[int, tuple[int, int], None]
+Spec = str | Path | ir.Network
+Size = int | tuple[int, int] | None
 
 
 def _size(size: Size) -> tuple[int, int] | None:
@@ -41,7 +41,9 @@ def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | Non
             raise TypeError("size and variables apply to specs, not to an already resolved Network")
         return spec
     found = library.locate(spec)
-    return resolve_document(found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size))
+    return resolve_document(
+        found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size)
+    )
 
 
 def analyze(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 Shape = tuple[int, ...]
 
@@ -116,7 +116,7 @@ class Scale:
     where: Where = field(default_factory=Where)
 
 
-Node = Union[Layer, Sequence, Concat, Residual, Scale]
+Node = Layer | Sequence | Concat | Residual | Scale
 
 
 @dataclass(frozen=True)

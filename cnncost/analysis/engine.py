@@ -67,7 +67,9 @@ def _layer_record(layer: ir.Layer, depth: int, batch: int) -> Record:
 
 def _merge_record(node: ir.Residual | ir.Concat | ir.Scale, depth: int, batch: int) -> Record:
     op = _MERGE_OPS[type(node)]
-    layer = ir.Layer(op, ir.join_path(node.path, op), op, MappingProxyType({}), node.out_shape, node.out_shape)
+    layer = ir.Layer(
+        op, ir.join_path(node.path, op), op, MappingProxyType({}), node.out_shape, node.out_shape
+    )
     return _layer_record(layer, depth, batch)
 
 

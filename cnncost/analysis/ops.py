@@ -208,9 +208,7 @@ def linear_cost(args: Args, inp: Shape, out: Shape) -> Cost:
     # Every output unit is a dot product with every input: MACs = in × out; weights in·out, bias out.
     n_in, n_out = inp[0], out[0]
     bias = n_out if args["bias"] else 0
-    return _cost(
-        params=n_in * n_out + bias, macs=n_in * n_out, formula=f"{n_in} × {n_out}", bias=bias
-    )
+    return _cost(params=n_in * n_out + bias, macs=n_in * n_out, formula=f"{n_in} × {n_out}", bias=bias)
 
 
 # ------------------------------------------------------------------------------------------------- pooling
@@ -258,7 +256,12 @@ def _window_cost(args: Args, inp: Shape, out: Shape) -> Cost:
 
 
 register(
-    "maxpool", fields=_POOL_FIELDS, shape=_pool_shape, prepare=_prepare_pool, summary="max pooling", category="pool"
+    "maxpool",
+    fields=_POOL_FIELDS,
+    shape=_pool_shape,
+    prepare=_prepare_pool,
+    summary="max pooling",
+    category="pool",
 )(_window_cost)
 register(
     "avgpool",
@@ -315,7 +318,9 @@ def adaptive_cost(args: Args, inp: Shape, out: Shape) -> Cost:
 # ----------------------------------------------------------------------------------------- reshape, norm
 
 
-@register("flatten", shape=lambda args, shape: (elements(shape),), summary="H×W×C → vector", category="reshape")
+@register(
+    "flatten", shape=lambda args, shape: (elements(shape),), summary="H×W×C → vector", category="reshape"
+)
 def flatten_cost(args: Args, inp: Shape, out: Shape) -> Cost:
     return _cost()
 
@@ -375,7 +380,9 @@ ACTIVATIONS: Mapping[str, tuple[str, Mapping[str, Field]]] = {
 }
 
 for _name, (_summary, _fields) in ACTIVATIONS.items():
-    register(_name, fields=_fields, shape=_same_shape, summary=_summary, category="activation")(_activation_cost)
+    register(_name, fields=_fields, shape=_same_shape, summary=_summary, category="activation")(
+        _activation_cost
+    )
 
 
 @register(
@@ -393,7 +400,7 @@ def dropout_cost(args: Args, inp: Shape, out: Shape) -> Cost:
 
 
 def _zero_pad_shape(args: Args, shape: Shape) -> Shape:
-    n_h, n_w, c = _feature_map("zero-padding shortcut", shape)
+    n_h, n_w, _ = _feature_map("zero-padding shortcut", shape)
     s = int(args["stride"])
     return (-(-n_h // s), -(-n_w // s), int(args["out"]))
 
@@ -419,6 +426,8 @@ def concat_cost(args: Args, inp: Shape, out: Shape) -> Cost:
     return _cost()  # copying memory, zero arithmetic
 
 
-@register("multiply", shape=_same_shape, summary="element-wise gating x·g(x)", category="merge", internal=True)
+@register(
+    "multiply", shape=_same_shape, summary="element-wise gating x·g(x)", category="merge", internal=True
+)
 def multiply_cost(args: Args, inp: Shape, out: Shape) -> Cost:
     return _cost(elementwise=elements(out))

@@ -82,13 +82,14 @@ def register(
     return decorate
 
 
-
 def get_op(name: str) -> OpDef:
     """The op called ``name``; a SpecError with close names suggested when there is none."""
     try:
         return _REGISTRY[name] if name in _REGISTRY else _INTERNAL[name]
     except KeyError:
-        raise SpecError(f"unknown op '{name}'", hint=suggest(name, _REGISTRY) or "see 'cnncost ops'") from None
+        raise SpecError(
+            f"unknown op '{name}'", hint=suggest(name, _REGISTRY) or "see 'cnncost ops'"
+        ) from None
 
 
 def is_op(name: str) -> bool:
