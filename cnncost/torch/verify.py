@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncost.analysis.records import Report
+from cnncost.analysis.records import Record, Report
 from cnncost.errors import CheckFailed, MissingDependencyError, ShapeError
 from cnncost.ir import Network, Shape
 from cnncost.torch.build import MERGE_OPS, build_module
@@ -44,10 +46,12 @@ FVCORE_NON_MAC_OPS = (
 
 @dataclass(frozen=True)
 class VerifyRow:
-    """One layer record against its module. ``measured_params`` is None when no module stands at ``path``;
-    shapes are ``(H, W, C)`` / ``(N,)`` like the record's (``measured_shape`` None when nothing was seen)."""
+    """One record of the report against the module at its path. ``kind`` is the record's (``layer`` or a group
+    kind); ``measured_params`` is None when no module stands at ``path``; shapes are ``(H, W, C)`` / ``(N,)``
+    like the record's (``measured_shape`` None when nothing was seen). FLOPs are for the whole batch."""
 
     path: str
+    kind: str
     op: str
     expected_params: int
     measured_params: int | None
@@ -83,6 +87,10 @@ class VerifyResult:
     @property
     def failures(self) -> tuple[VerifyRow, ...]:
         return tuple(r for r in self.rows if not r.ok)
+
+    def layers(self) -> tuple[VerifyRow, ...]:
+        """Only the layer rows (the report's ``layers()``), in order."""
+        return tuple(r for r in self.rows if r.kind == "layer")
 
     def check(self) -> VerifyResult:
         """Return self when everything agrees; raise a one-line ``CheckFailed`` naming the first mismatch."""
@@ -199,20 +207,22 @@ def count_with_torch(module: nn.Module, input_nchw_shape: tuple[int, ...]) -> tu
 
 
 def verify(network: Network, report: Report) -> VerifyResult:
-    """Build ``network`` on the meta device and compare it with ``report``, layer by layer (see module doc).
+    """Build ``network`` on the meta device and compare it with ``report``, row by row (see the module doc).
 
-    The input is a meta tensor of the report's input shape and batch. Nothing global is changed.
+    Every layer record must have its module (merge pseudo-layers excepted: they have none and claim nothing).
+    Group records (blocks, repeats, residuals, branches…) are checked too where a module stands at their path;
+    a transparent group with no module of its own gets a row that is ok but measures nothing. The input is a
+    meta tensor of the report's input shape and batch. Nothing global is changed.
     """
     module = build_module(network, device="meta")
     modules = dict(module.named_modules())
-    layers = report.layers()
 
     seen: dict[str, Shape] = {}
     handles = []
-    for rec in layers:
-        target = modules.get(rec.path)
-        if target is not None and rec.op not in MERGE_OPS:
-            handles.append(target.register_forward_hook(_shape_hook(seen, rec.path)))
+    for path in {r.path for r in report.records if r.op not in MERGE_OPS or not r.is_layer}:
+        target = modules.get(path)
+        if target is not None:
+            handles.append(target.register_forward_hook(_shape_hook(seen, path)))
     try:
         x = torch.zeros(nchw(report.input_shape, report.batch), device="meta")
         counter = _run(module, x)
@@ -221,76 +231,41 @@ def verify(network: Network, report: Report) -> VerifyResult:
             handle.remove()
     flops = _per_module(counter, module)
 
-    rows = []
-    for rec in layers:
-        expected_flops = 2 * rec.macs
-        if rec.op in MERGE_OPS:
-            # No module: the container adds, joins or multiplies in forward, with no counted MACs.
-            ok = rec.params == 0 and rec.macs == 0
-            rows.append(
-                VerifyRow(
-                    rec.path,
-                    rec.op,
-                    rec.params,
-                    0,
-                    expected_flops,
-                    0,
-                    rec.output_shape,
-                    None,
-                    ok,
-                    "" if ok else "a merge has no module, so it can have no params or MACs",
-                )
-            )
-            continue
-        target = modules.get(rec.path)
-        if target is None:
-            rows.append(
-                VerifyRow(
-                    rec.path,
-                    rec.op,
-                    rec.params,
-                    None,
-                    expected_flops,
-                    0,
-                    rec.output_shape,
-                    None,
-                    False,
-                    f"no module named '{rec.path}' in the built network",
-                )
-            )
-            continue
-        measured_params = sum(p.numel() for p in target.parameters())
-        measured_flops = flops.get(rec.path, 0)
-        shape = seen.get(rec.path)
-        ok = (
-            measured_params == rec.params
-            and measured_flops == expected_flops
-            and shape == tuple(rec.output_shape)
-        )
-        rows.append(
-            VerifyRow(
-                rec.path,
-                rec.op,
-                rec.params,
-                measured_params,
-                expected_flops,
-                measured_flops,
-                rec.output_shape,
-                shape,
-                ok,
-            )
-        )
-
+    rows = tuple(_row(rec, modules, flops, seen) for rec in report.records)
     return VerifyResult(
         name=report.name,
         input_shape=report.input_shape,
         batch=report.batch,
-        rows=tuple(rows),
+        rows=rows,
         expected_params=report.totals.params,
         measured_params=sum(p.numel() for p in module.parameters()),
         expected_flops=2 * report.totals.macs,
         measured_flops=flops[""],
     )
+
+
+def _row(
+    rec: Record, modules: Mapping[str, nn.Module], flops: Mapping[str, int], seen: Mapping[str, Shape]
+) -> VerifyRow:
+    def row(params: int | None, measured: int, shape: Shape | None, ok: bool, note: str = "") -> VerifyRow:
+        return VerifyRow(
+            rec.path, rec.kind, rec.op, rec.params, params, 2 * rec.macs, measured, rec.output_shape, shape, ok, note
+        )
+
+    if rec.is_layer and rec.op in MERGE_OPS:
+        # No module: the container adds, joins or multiplies in forward, with no MACs to count.
+        ok = rec.params == 0 and rec.macs == 0
+        return row(0, 0, None, ok, "" if ok else "a merge has no module, so it can have no params or MACs")
+    target = modules.get(rec.path)
+    if target is None:
+        if rec.is_layer:
+            return row(None, 0, None, False, f"no module named '{rec.path}' in the built network")
+        return row(None, 0, None, True, "no module of its own (a transparent group)")
+    params = sum(p.numel() for p in target.parameters())
+    measured = flops.get(rec.path, 0)
+    shape = seen.get(rec.path)
+    ok = params == rec.params and measured == 2 * rec.macs and shape == tuple(rec.output_shape)
+    return row(params, measured, shape, ok)
 
 
 def _shape_hook(seen: dict[str, Shape], path: str) -> Any:
@@ -304,9 +279,11 @@ def _shape_hook(seen: dict[str, Shape], path: str) -> Any:
 # ----------------------------------------------------------------------------------------- fvcore
 
 
-def fvcore_flops(
-    module: nn.Module, input_shape: tuple[int, ...], *, macs_only: bool = True
-) -> Mapping[str, int]:
+def _nothing(inputs: Any, outputs: Any) -> Counter[str]:
+    return Counter()
+
+
+def fvcore_flops(module: nn.Module, input_shape: tuple[int, ...], *, macs_only: bool = True) -> Mapping[str, int]:
     """fvcore's count per module FQN (``""`` is the whole module) for one zero input of ``input_shape``
     (NCHW, batch included). fvcore counts one "flop" per multiply-accumulate, so under ``macs_only`` (the
     default: its batchnorm, pooling and upsampling handlers off) the numbers are directly MACs.
@@ -316,7 +293,9 @@ def fvcore_flops(
     real. Keep it for small inputs or when asked.
     """
     try:
-        from fvcore.nn import FlopCountAnalysis
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fvcore scripts a loss with torch.jit on import
+            from fvcore.nn import FlopCountAnalysis
     except ImportError:
         raise MissingDependencyError(
             "the fvcore cross-check needs fvcore, which is not installed",
@@ -330,13 +309,15 @@ def fvcore_flops(
     level = fvcore_log.level
     fvcore_log.setLevel(logging.ERROR)
     try:
-        with _eval_mode(work), torch.no_grad():
+        with _eval_mode(work), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jit tracing warns about itself (deprecation, tracer notes)
             analysis = FlopCountAnalysis(work, (x,))
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             analysis.tracer_warnings("none")
             if macs_only:
-                analysis.set_op_handle(**dict.fromkeys(FVCORE_NON_MAC_OPS))
+                # A handle of None would only mark the op as ignored; fvcore's own handle still wins.
+                analysis.set_op_handle(**dict.fromkeys(FVCORE_NON_MAC_OPS, _nothing))
             counts = analysis.by_module()
     finally:
         fvcore_log.setLevel(level)
