@@ -65,8 +65,7 @@ def get_builder(layer: Layer) -> Factory:
         raise CnnCostError(
             f"op '{layer.op}' has no PyTorch builder",
             path=layer.path or layer.name,
-            hint=suggest(layer.op, _BUILDERS)
-            or "the analysis can still count it: run without --verify/build",
+            hint=suggest(layer.op, _BUILDERS) or "the analysis can still count it: run without --verify/build",
             **layer.where.as_kwargs(),
         ) from None
 
@@ -173,9 +172,7 @@ def _conv(layer: Layer, device: Any) -> nn.Module:
     conns = a.get("connections")
     if conns is not None:
         rows = tuple(tuple(int(c) for c in row) for row in conns)
-        return ConnectionConv(
-            rows, kernel, stride=stride, padding=padding, dilation=dilation, bias=bias, device=device
-        )
+        return ConnectionConv(rows, kernel, stride=stride, padding=padding, dilation=dilation, bias=bias, device=device)
     return nn.Conv2d(
         c_in,
         c_out,
@@ -193,9 +190,7 @@ def _conv(layer: Layer, device: Any) -> nn.Module:
 def _linear(layer: Layer, device: Any) -> nn.Module:
     if len(layer.in_shape) != 1:
         raise ShapeError("linear needs a flat vector", path=layer.path, **layer.where.as_kwargs())
-    return nn.Linear(
-        layer.in_shape[0], int(layer.args["out"]), bias=bool(layer.args.get("bias", True)), device=device
-    )
+    return nn.Linear(layer.in_shape[0], int(layer.args["out"]), bias=bool(layer.args.get("bias", True)), device=device)
 
 
 def _pool_args(layer: Layer) -> dict[str, Any]:
@@ -473,9 +468,7 @@ def _device(device: Any) -> Any:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise DeviceError(
-            f"'{device}' is not a PyTorch device", hint=f"use cpu, cuda or meta ({exc})"
-        ) from None
+        raise DeviceError(f"'{device}' is not a PyTorch device", hint=f"use cpu, cuda or meta ({exc})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError("device 'cuda' was asked for but CUDA is not available", hint="use --device cpu")
     if dev.type == "mps" and not torch.backends.mps.is_available():
