@@ -7,6 +7,8 @@ and the containers compute what the IR says (``body + shortcut``, ``x · gate(x)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -611,3 +613,17 @@ def test_the_package_exports_the_builder() -> None:
     assert ct.build_module is build_module
     module = ct.build_module(with_gavg())
     assert module(torch.ones(3, 8, 7, 7)).shape == (3, 8 * 1 * 1)
+
+
+def test_without_torch_the_package_says_how_to_get_it() -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from cnncost.errors import MissingDependencyError\n"
+        "try:\n    import cnncost.torch\n"
+        "except MissingDependencyError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert (
+        out
+        == "the PyTorch builder needs PyTorch, which is not installed — install it with: pip install 'cnncost[torch]'\n"
+    )
