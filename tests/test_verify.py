@@ -44,9 +44,10 @@ def test_hand_built_networks_verify(name: str, batch: int) -> None:
     result = verify(net, report)
     assert result.ok, result.failures
     assert result.check() is result
-    assert [r.path for r in result.rows] == [r.path for r in report.records]
+    assert [r.path for r in result.rows] == [r.path for r in report.layers()]
+    assert [r.path for r in result.groups] == [r.path for r in report.groups()]
     assert (result.measured_params, result.measured_flops) == (report.totals.params, 2 * report.totals.macs)
-    for row in result.layers():
+    for row in result.rows:
         rec = report.find(row.path)
         assert (row.measured_flops, row.measured_shape or rec.output_shape) == (2 * rec.macs, rec.output_shape)
 
@@ -66,7 +67,8 @@ def test_lenet5_table_figures_by_hand() -> None:
 def test_group_rows_are_checked_where_a_module_stands() -> None:
     net = small_resnet()
     result = verify(net, analyze_network(net))
-    groups = {r.path: r for r in result.rows if r.kind != "layer"}
+    groups = {r.path: r for r in result.groups}
+    assert all(r.kind != "layer" for r in result.groups) and all(r.kind == "layer" for r in result.rows)
     assert {"layer1", "layer1.0", "layer1.1", "layer1.2"} <= set(groups)
     block = groups["layer1.1"]
     # conv1 3·3·16·32, bn1 64, conv2 3·3·32·32, bn2 64, shortcut 1·1·16·32 + 64
@@ -117,6 +119,14 @@ def test_a_record_without_module_is_caught() -> None:
         result.check()
 
 
+def test_a_wrong_group_subtotal_is_caught() -> None:
+    net = small_resnet()
+    report = analyze_network(net)
+    result = verify(net, _with(report, "layer1.1", params=report.find("layer1.1").params - 1))
+    assert [(r.path, r.kind) for r in result.failures] == [("layer1.1", "residual")]
+    assert result.totals_ok and not result.ok
+
+
 def test_a_merge_claiming_params_is_caught() -> None:
     net = small_resnet()
     result = verify(net, _with(analyze_network(net), "layer1.0.add", params=1))
@@ -127,7 +137,7 @@ def test_totals_alone_can_fail() -> None:
     net = lenet5_table()
     report = analyze_network(net)
     result = verify(net, dataclasses.replace(report, totals=Totals(report.totals.params, 1, report.totals.other)))
-    assert all(r.ok for r in result.rows) and not result.totals_ok and not result.ok
+    assert not result.failures and not result.totals_ok and not result.ok
     with pytest.raises(CheckFailed, match="on the totals of lenet5-table"):
         result.check()
 

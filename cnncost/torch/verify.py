@@ -65,12 +65,15 @@ class VerifyRow:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Every layer row plus the whole-network totals, for the report's input size and batch."""
+    """The whole-network totals, one row per layer record (``rows``, the report's ``layers()`` in order) and one
+    per group record (``groups``: blocks, repeats, residuals, branches…), for the report's input size and batch.
+    ``ok`` needs all of them to agree."""
 
     name: str
     input_shape: Shape
     batch: int
     rows: tuple[VerifyRow, ...]
+    groups: tuple[VerifyRow, ...]
     expected_params: int
     measured_params: int
     expected_flops: int
@@ -82,19 +85,16 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        return self.totals_ok and all(r.ok for r in self.rows)
+        return self.totals_ok and not self.failures
 
     @property
     def failures(self) -> tuple[VerifyRow, ...]:
-        return tuple(r for r in self.rows if not r.ok)
-
-    def layers(self) -> tuple[VerifyRow, ...]:
-        """Only the layer rows (the report's ``layers()``), in order."""
-        return tuple(r for r in self.rows if r.kind == "layer")
+        """Rows that disagree: layers first, then groups."""
+        return tuple(r for r in (*self.rows, *self.groups) if not r.ok)
 
     def check(self) -> VerifyResult:
         """Return self when everything agrees; raise a one-line ``CheckFailed`` naming the first mismatch."""
-        for r in self.rows:
+        for r in self.failures:
             if not r.ok:
                 raise CheckFailed(
                     f"PyTorch disagrees with the analysis: {_describe(r)}",
@@ -231,12 +231,12 @@ def verify(network: Network, report: Report) -> VerifyResult:
             handle.remove()
     flops = _per_module(counter, module)
 
-    rows = tuple(_row(rec, modules, flops, seen) for rec in report.records)
     return VerifyResult(
         name=report.name,
         input_shape=report.input_shape,
         batch=report.batch,
-        rows=rows,
+        rows=tuple(_row(rec, modules, flops, seen) for rec in report.layers()),
+        groups=tuple(_row(rec, modules, flops, seen) for rec in report.groups()),
         expected_params=report.totals.params,
         measured_params=sum(p.numel() for p in module.parameters()),
         expected_flops=2 * report.totals.macs,
