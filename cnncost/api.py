@@ -20,7 +20,12 @@ from cnncost.spec import library
 from cnncost.spec.resolve import resolve_document
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
+
+    from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
+    from cnncost.torch.verify import VerifyResult
 
 Spec = str | Path | ir.Network
 Size = int | tuple[int, int] | None
@@ -68,3 +73,35 @@ def build(
     from cnncost.torch.build import build_module
 
     return build_module(resolve(spec, size=size, variables=variables), device=device)
+
+
+def verify(
+    spec: Spec, *, size: Size = None, batch: int = 1, variables: Mapping[str, Any] | None = None
+) -> VerifyResult:
+    """Build the network on the meta device (no weights) and confirm every row of its analysis with PyTorch:
+    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes."""
+    from cnncost.errors import require_torch
+
+    require_torch("--verify")
+    from cnncost.torch.verify import verify as verify_module
+
+    network = resolve(spec, size=size, variables=variables)
+    return verify_module(network, analyze_network(network, batch=batch))
+
+
+def bench(
+    *specs: Spec,
+    config: BenchConfig | None = None,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> BenchRun:
+    """Time real forward passes of each network (random weights) on the device of ``config``: one
+    ``BenchResult`` per network × batch, against the device's peak. Needs PyTorch. See ``cnncost.bench``."""
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost bench")
+    from cnncost.bench.config import BenchConfig as Config
+    from cnncost.bench.network import bench_networks
+
+    return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)
