@@ -56,7 +56,7 @@ class CudaEventLayerClock:
     device: torch.device
 
     def mark(self) -> Any:
-        event = torch.cuda.Event(enable_timing=True)
+        event = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
         event.record(torch.cuda.current_stream(self.device))
         return event
 
@@ -99,11 +99,10 @@ def _wall_layer_clock() -> LayerClock:
 
 def cpu_name() -> str:
     """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "CPU"
 
 
@@ -126,7 +125,7 @@ def _cuda_graph_capture(device: torch.device) -> Callable[[Callable[[], object]]
     def capture(fn: Callable[[], object]) -> Callable[[], object]:
         # Warm up on a side stream (required before capture), then record one forward into a graph and
         # replay it: one launch per forward instead of one per kernel.
-        stream = torch.cuda.Stream(device)
+        stream = torch.cuda.Stream(device)  # type: ignore[no-untyped-call]
         stream.wait_stream(torch.cuda.current_stream(device))
         with torch.cuda.stream(stream):
             for _ in range(3):
@@ -218,17 +217,18 @@ def numeric_flags(kind: str, precision: str, *, cudnn_benchmark: bool) -> Iterat
         return
     cudnn = torch.backends.cudnn
     matmul = torch.backends.cuda.matmul
+    conv: Any = getattr(cudnn, "conv", None)
     benchmark = cudnn.benchmark
     tf32 = precision == "tf32"
     if _has_new_precision_api():
-        saved_new = (matmul.fp32_precision, cudnn.conv.fp32_precision)
+        saved_new = (matmul.fp32_precision, conv.fp32_precision)
         try:
             matmul.fp32_precision = "tf32" if tf32 else "ieee"
-            cudnn.conv.fp32_precision = "tf32" if tf32 else "ieee"
+            conv.fp32_precision = "tf32" if tf32 else "ieee"
             cudnn.benchmark = cudnn_benchmark
             yield
         finally:
-            matmul.fp32_precision, cudnn.conv.fp32_precision = saved_new
+            matmul.fp32_precision, conv.fp32_precision = saved_new
             cudnn.benchmark = benchmark
     else:
         saved_old = (matmul.allow_tf32, cudnn.allow_tf32)

@@ -133,3 +133,45 @@ def parse_batches(text: str) -> tuple[int, ...]:
             raise UsageError(f"--batch '{text}' is not a list of positive integers", hint="use --batch 1,8,64")
         out.append(int(part))
     return tuple(out)
+
+
+def config_from_options(
+    *,
+    device: str = "auto",
+    batch: str | None = None,
+    precision: str | None = None,
+    channels_last: bool | None = None,
+    compile: bool | None = None,
+    compile_mode: str | None = None,
+    cuda_graphs: bool | None = None,
+    threads: int | None = None,
+    warmup: float = 1.0,
+    min_time: float = 2.0,
+    repeats: int = 10,
+    per_layer: bool = False,
+    peak: float | None = None,
+    bandwidth: float | None = None,
+) -> BenchConfig:
+    """A ``BenchConfig`` from command-line values: ``--batch 1,8``, ``--compile/--no-compile`` with
+    ``--compile-mode``; ``None`` keeps the device default."""
+    if compile is False:
+        mode: str | None = "off"
+    elif compile is True:
+        mode = compile_mode or "default"
+    else:
+        mode = compile_mode
+    return BenchConfig(
+        device=device.lower(),
+        batches=parse_batches(batch) if batch is not None else None,
+        precision=precision.lower() if precision is not None else None,
+        channels_last=channels_last,
+        compile=mode,
+        cuda_graphs=cuda_graphs,
+        threads=threads,
+        warmup_s=warmup,
+        min_time_s=min_time,
+        repeats=repeats,
+        per_layer=per_layer,
+        peak_tflops=peak,
+        bandwidth_gbs=bandwidth,
+    )

@@ -40,6 +40,9 @@ class BenchResult:
     ``input_shape`` is one image in torch's order (C, H, W) or (N,); ``batch`` is what was measured and
     ``requested_batch`` what was asked (they differ after out-of-memory halving). ``peak_fraction`` is None when
     the peak is unknown; ``above_peak`` flags a figure over the device's peak, which is a measurement error.
+    With per-layer timings, ``launch_floor_us`` is the measured per-op floor of the device and
+    ``layer_coverage`` the share of a hooked eager forward that the timed layers account for (the rest is
+    residual additions, concatenations and Python between layers).
     """
 
     name: str
@@ -73,6 +76,7 @@ class BenchResult:
     notes: tuple[str, ...] = ()
     layers: tuple[LayerTiming, ...] | None = None
     launch_floor_us: float | None = None
+    layer_coverage: float | None = None
 
     @property
     def spread(self) -> float:

@@ -61,7 +61,8 @@ def calls_per_repeat(estimate_s: float, *, min_time_s: float, repeats: int) -> i
     """How many back-to-back calls make one repeat last ``min_time_s / repeats`` (at least one)."""
     if estimate_s <= 0:
         return 1
-    return max(1, math.ceil(min_time_s / repeats / estimate_s))
+    # The small tolerance keeps an exact ratio (0.25 s / 0.125 s) from rounding up through float error.
+    return max(1, math.ceil(min_time_s / repeats / estimate_s - 1e-9))
 
 
 def measure(
@@ -76,7 +77,8 @@ def measure(
     """Warm up by time at the exact shapes, then time ``repeats`` repeats.
 
     The warm-up calls ``fn`` one at a time (each synchronized) until ``warmup_s`` seconds have passed and at least
-    ``MIN_WARMUP_CALLS`` calls were made; the median warm-up call sizes the repeats (``calls_per_repeat``).
+    ``MIN_WARMUP_CALLS`` calls were made; the fastest call of its second half sizes the repeats
+    (``calls_per_repeat``).
     ``on_step(phase, fraction)`` reports progress (``"warm-up"``/``"measure"``, 0…1).
     """
     step = on_step or (lambda phase, fraction: None)
@@ -88,7 +90,9 @@ def measure(
         warm.append(t)
         elapsed += t
         step("warm-up", min(1.0, elapsed / warmup_s) if warmup_s > 0 else 1.0)
-    estimate = sorted(warm)[len(warm) // 2]
+    # The first warm-up calls are often far slower (allocations, autotuning): size the repeats from the fastest
+    # call of the second half, the steady state.
+    estimate = min(warm[len(warm) // 2 :])
     n = calls_per_repeat(estimate, min_time_s=min_time_s, repeats=repeats)
     samples: list[float] = []
     step("measure", 0.0)

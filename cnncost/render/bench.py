@@ -1,0 +1,349 @@
+"""``cnncost bench`` results as text: one comparison table, JSON (a list of objects), CSV, Markdown.
+
+JSON layout: a list with one object per network × batch::
+
+    [{"name": "resnet50", "device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "batch": 256,
+      "requested_batch": 256, "precision": "bf16", "layout": "channels_last", "compile": "default",
+      "cuda_graphs": true, "threads": 16, "torch_version": "2.x", "input": [224, 224, 3], "shape_order": "HWC",
+      "macs_per_image": 4089184256, "first_call_ms": ..., "median_ms": ..., "iqr_ms": ..., "min_ms": ...,
+      "repeats": 10, "calls_per_repeat": ..., "warmup_calls": ..., "images_per_s": ..., "gmacs_per_s": ...,
+      "tflops": ..., "peak_tflops": 989.0, "peak_source": "...", "peak_fraction": 0.43, "noisy": false,
+      "above_peak": false, "notes": [], "layers": [...]   # only with --per-layer
+    }]
+
+``peak_fraction`` and ``peak_tflops`` are null when the device's peak is unknown. Times are milliseconds per
+forward pass of the whole batch; ``tflops`` counts FLOPs = 2 × MACs of the analytic report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cnncost.bench.results import BenchResult, LayerTiming, ProgressEvent
+from cnncost.render import numbers as num
+
+SHAPE_ORDER = "HWC"
+
+#: Scalar fields of a result, in JSON and CSV order.
+RESULT_FIELDS = (
+    "name",
+    "device",
+    "device_name",
+    "batch",
+    "requested_batch",
+    "precision",
+    "layout",
+    "compile",
+    "cuda_graphs",
+    "threads",
+    "torch_version",
+    "macs_per_image",
+    "first_call_ms",
+    "median_ms",
+    "iqr_ms",
+    "min_ms",
+    "repeats",
+    "calls_per_repeat",
+    "warmup_calls",
+    "images_per_s",
+    "gmacs_per_s",
+    "tflops",
+    "peak_tflops",
+    "peak_source",
+    "peak_fraction",
+    "noisy",
+    "above_peak",
+)
+
+LAYER_FIELDS = (
+    "path",
+    "op",
+    "time_ms",
+    "share",
+    "flops",
+    "bytes_moved",
+    "tflops",
+    "intensity",
+    "bound",
+    "roofline_fraction",
+)
+
+
+# ----------------------------------------------------------------------------------------- numbers as text
+# Time and rate figures (floats with a unit) are written here; counts go through cnncost.render.numbers.
+
+
+def ms(value: float) -> str:
+    """Milliseconds with three significant figures or more: ``0.0452``, ``1.23``, ``15.3``, ``1,234.5``."""
+    if value >= 100:
+        return f"{value:,.1f}"
+    if value >= 10:
+        return f"{value:.2f}"
+    if value >= 1:
+        return f"{value:.3f}"
+    return f"{value:.4f}"
+
+
+def rate(value: float) -> str:
+    """A per-second rate in SI form: ``21.00 k``; below 1000 with one decimal (``65.5``)."""
+    return num.si(value) if value >= 1000 else f"{value:.1f}"
+
+
+def tflops(value: float | None) -> str:
+    """TFLOP/s with three significant figures: ``0.00507``, ``0.412``, ``52.3``, ``650``."""
+    if value is None:
+        return num.NONE
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def fraction(value: float | None, *, above: bool = False) -> str:
+    if value is None:
+        return num.NONE
+    text = f"{100 * value:.1f}%"
+    return f"{text} > peak!" if above else text
+
+
+def spread(result: BenchResult) -> str:
+    return f"{ms(result.iqr_ms)} ({100 * result.spread:.1f}%)"
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+def layer_dict(layer: LayerTiming) -> dict[str, Any]:
+    data: dict[str, Any] = {f: getattr(layer, f) for f in LAYER_FIELDS}
+    data["output_shape"] = list(layer.output_shape)
+    return data
+
+
+def result_dict(result: BenchResult) -> dict[str, Any]:
+    """The JSON object of one network × batch (see the module docstring)."""
+    data: dict[str, Any] = {}
+    for f in RESULT_FIELDS:
+        data[f] = getattr(result, f)
+        if f == "torch_version":
+            data["input"] = list(result.input_shape)
+            data["shape_order"] = SHAPE_ORDER
+    data["notes"] = list(result.notes)
+    if result.launch_floor_us is not None:
+        data["launch_floor_us"] = result.launch_floor_us
+    if result.layer_coverage is not None:
+        data["layer_coverage"] = result.layer_coverage
+    if result.layers is not None:
+        data["layers"] = [layer_dict(layer) for layer in result.layers]
+    return data
+
+
+def bench_json(results: Sequence[BenchResult]) -> str:
+    from cnncost.render.formats import dumps
+
+    return dumps([result_dict(r) for r in results])
+
+
+def bench_csv(results: Sequence[BenchResult]) -> str:
+    """One row per network × batch; with per-layer results, one row per layer (with its network and batch)."""
+    from cnncost.render.formats import csv_text
+
+    if any(r.layers is not None for r in results):
+        header = ["name", "batch", "precision", *LAYER_FIELDS, "output_shape"]
+        rows = [
+            [r.name, r.batch, r.precision, *(_csv(getattr(layer, f)) for f in LAYER_FIELDS),
+             num.shape(layer.output_shape, sep="x")]
+            for r in results
+            for layer in r.layers or ()
+        ]
+        return csv_text(header, rows)
+    header = [*RESULT_FIELDS, "input", "notes"]
+    rows = [
+        [*(_csv(getattr(r, f)) for f in RESULT_FIELDS), num.shape(r.input_shape, sep="x"), "; ".join(r.notes)]
+        for r in results
+    ]
+    return csv_text(header, rows)
+
+
+def _csv(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def _common(results: Sequence[BenchResult], field: str) -> str:
+    values = list(dict.fromkeys(str(getattr(r, field)) for r in results))
+    return " / ".join(values)
+
+
+def header_lines(results: Sequence[BenchResult]) -> list[str]:
+    """What every figure below was measured with: device, torch, effective precision, layout, compile, …"""
+    graphs = " / ".join(dict.fromkeys("on" if r.cuda_graphs else "off" for r in results))
+    return [
+        f"device {_common(results, 'device_name')} ({_common(results, 'device')}) · "
+        f"torch {_common(results, 'torch_version')}",
+        f"precision {_common(results, 'precision')} · layout {_common(results, 'layout')} · "
+        f"compile {_common(results, 'compile')} · CUDA graphs {graphs} · threads {_common(results, 'threads')}",
+    ]
+
+
+def _row(r: BenchResult) -> list[str]:
+    flags = []
+    if r.noisy:
+        flags.append("noisy")
+    if r.above_peak:
+        flags.append("ERROR: above peak")
+    if r.batch != r.requested_batch:
+        flags.append(f"asked {r.requested_batch}")
+    return [
+        r.name,
+        str(r.batch),
+        ms(r.first_call_ms),
+        ms(r.median_ms),
+        spread(r),
+        ms(r.min_ms),
+        rate(r.images_per_s),
+        f"{r.gmacs_per_s:,.1f}",
+        tflops(r.tflops),
+        fraction(r.peak_fraction, above=r.above_peak),
+        ", ".join(flags),
+    ]
+
+
+_HEADER = ("network", "batch", "first ms", "median ms", "IQR ms", "min ms", "images/s", "GMAC/s", "TFLOP/s",
+           "% peak", "flags")
+
+
+def footer_lines(results: Sequence[BenchResult]) -> list[str]:
+    lines = []
+    peaks = list(dict.fromkeys((r.peak_tflops, r.peak_source, r.precision) for r in results))
+    for peak, source, precision in peaks:
+        if peak is None:
+            lines.append(f"peak: unknown for this device in {precision} (give --peak TFLOPS to see % of peak)")
+        else:
+            lines.append(f"peak: {peak:g} TFLOP/s dense {precision} — {source}")
+    for r in results:
+        lines.extend(f"{r.name} batch {r.batch}: {note}" for note in r.notes)
+    lines.append(
+        "times per forward pass of the whole batch: median, IQR and min over repeats after a timed first call "
+        "and a warm-up; TFLOP/s from the analytic MACs (FLOPs = 2 × MACs); noisy = IQR above 10% of the median"
+    )
+    return lines
+
+
+def _layer_row(layer: LayerTiming) -> list[str]:
+    return [
+        layer.path,
+        layer.op,
+        num.shape(layer.output_shape),
+        ms(layer.time_ms),
+        f"{100 * layer.share:.1f}%",
+        tflops(layer.tflops),
+        num.NONE if layer.intensity is None else f"{layer.intensity:.1f}",
+        layer.bound or num.NONE,
+        fraction(layer.roofline_fraction),
+    ]
+
+
+_LAYER_HEADER = ("layer", "op", "output", "ms", "share", "TFLOP/s", "FLOP/B", "bound", "% roofline")
+
+
+def bench_table(results: Sequence[BenchResult], *, width: int = 120, color: bool = False) -> str:
+    """The comparison table (one row per network × batch), and a per-layer table under it when measured."""
+    from rich.text import Text
+
+    from cnncost.render.table import new_table, to_text
+
+    if not results:
+        return to_text([Text("no benchmark finished")], width=width, color=color)
+    parts: list[Any] = [Text(line) for line in header_lines(results)]
+    table = new_table()
+    for i, name in enumerate(_HEADER):
+        table.add_column(name, justify="left" if i == 0 or i == len(_HEADER) - 1 else "right", no_wrap=i < 2)
+    for r in results:
+        table.add_row(*_row(r))
+    parts += [Text(""), table]
+    for r in results:
+        if r.layers is None:
+            continue
+        floor = "" if r.launch_floor_us is None else f" · launch floor {r.launch_floor_us:.1f} µs"
+        if r.layer_coverage is not None:
+            floor += f" · the layers cover {100 * r.layer_coverage:.0f}% of a hooked eager forward"
+        parts += [Text(""), Text(f"{r.name} batch {r.batch} per layer{floor}", style="bold")]
+        lt = new_table()
+        for i, name in enumerate(_LAYER_HEADER):
+            lt.add_column(name, justify="left" if i in (0, 1, 7) else "right", no_wrap=i > 0)
+        for layer in r.layers:
+            lt.add_row(*_layer_row(layer))
+        parts.append(lt)
+    parts.append(Text(""))
+    parts += [Text(line, style="dim") for line in footer_lines(results)]
+    return to_text(parts, width=width, color=color)
+
+
+def bench_markdown(results: Sequence[BenchResult]) -> str:
+    lines = [*(f"{line}  " for line in header_lines(results)), ""]
+    lines.append("| " + " | ".join(_HEADER) + " |")
+    lines.append("|" + "|".join("---" if i in (0, len(_HEADER) - 1) else "---:" for i in range(len(_HEADER))) + "|")
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _row(r)) + " |" for r in results]
+    lines.append("")
+    lines += [f"- {line}" for line in footer_lines(results)]
+    return "\n".join(lines) + "\n"
+
+
+def bench_text(results: Sequence[BenchResult], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
+    """``cnncost bench`` output in any format (``table``, ``json``, ``csv``, ``markdown``)."""
+    if fmt == "json":
+        return bench_json(results)
+    if fmt == "csv":
+        return bench_csv(results)
+    if fmt == "markdown":
+        return bench_markdown(results)
+    return bench_table(results, width=width, color=color)
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+
+class ProgressBar:
+    """The progress of a run on stderr (rich), one line per network × batch; a no-op when ``enabled`` is False
+    (stderr not a terminal), so pipes and logs stay clean. Use as a context manager and pass it as the
+    library's progress callback."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Any = None
+        self._tasks: dict[tuple[str, int], Any] = {}
+
+    def __enter__(self) -> ProgressBar:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self._progress is None:
+            return
+        key = (event.name, event.batch)
+        description = f"{event.name} batch {event.batch}: {event.phase}"
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(description, total=1.0)
+        self._progress.update(self._tasks[key], completed=event.fraction, description=description)
