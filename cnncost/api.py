@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncost import ir
+from cnncost.analysis.compare import Comparison
+from cnncost.analysis.compare import compare as compare_reports
 from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.records import Report
 from cnncost.spec import library
@@ -73,6 +75,21 @@ def build(
     from cnncost.torch.build import build_module
 
     return build_module(resolve(spec, size=size, variables=variables), device=device)
+
+
+def compare(
+    *specs: Spec,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    depth: int | None = None,
+) -> Comparison:
+    """Analyze each network (same size, batch and variables) and line them up: totals with ratios to the first,
+    and rows matched by path down to ``depth`` (None: the deepest view within 40 rows). Pure Python, no torch."""
+    if not specs:
+        raise TypeError("compare needs at least one spec")
+    reports = [analyze(spec, size=size, batch=batch, variables=variables) for spec in specs]
+    return compare_reports(reports, depth=depth)
 
 
 def verify(

@@ -52,7 +52,7 @@ def totals_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     ref = comparison.reference.totals
     header = ["network", "input", "output", "params", "× params", "MACs", "× MACs", "FLOPs", "other ops"]
     rows = []
-    for label, report in zip(labels(comparison), comparison.reports):
+    for label, report in zip(labels(comparison), comparison.reports, strict=True):
         t = report.totals
         rows.append(
             [
@@ -91,43 +91,27 @@ def block_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
 def _caption(comparison: Comparison) -> str:
     batch = comparison.reference.batch
     return (
-        f"rows matched by path down to depth {comparison.depth} (--depth); MACs for batch {batch}; "
-        "layers without params or MACs are left out; — where a network has no such row"
+        f"rows matched by path to depth {comparison.depth} (--depth) · MACs for batch {batch} · "
+        f"layers without params or MACs hidden · {num.NONE} no such row"
     )
 
 
 def render_compare(comparison: Comparison, *, width: int = 120, color: bool = False) -> str:
     """The whole ``cnncost compare`` output as text."""
-    from rich.text import Text
+    from cnncost.render.table import Column, grid, join, wrap_line
 
-    from cnncost.render.table import new_table, to_text
-
+    names = labels(comparison)
+    lines = wrap_line(
+        f"compare {' vs '.join(names)} · batch {comparison.reference.batch} · ratios to {names[0]}", width
+    )
     header, rows = totals_rows(comparison)
-    totals = new_table()
-    for i, name in enumerate(header):
-        totals.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold")
-    for r in rows:
-        totals.add_row(*r)
-
+    columns = [Column(header[0])] + [Column(h, "right") for h in header[1:]]
+    lines += ["", *grid(columns, rows, width=width, color=color), ""]
     header, rows = block_rows(comparison)
-    blocks = new_table()
-    for i, name in enumerate(header):
-        blocks.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
-    for r in rows:
-        blocks.add_row(*r)
-
-    reference = comparison.reference
-    title = " vs ".join(labels(comparison))
-    parts = [
-        Text(f"compare {title} · batch {reference.batch} · ratios to {labels(comparison)[0]}"),
-        Text(""),
-        totals,
-        Text(""),
-        blocks,
-        Text(""),
-        Text(_caption(comparison), style="dim"),
-    ]
-    return to_text(parts, width=width, color=color)
+    columns = [Column(header[0])] + [Column(h, "right", flexible=True) for h in header[1:]]
+    lines += grid(columns, rows, width=width, color=color)
+    lines += ["", *wrap_line(_caption(comparison), width, "dim", color)]
+    return join(lines)
 
 
 def _cell_dict(cell: Cell | None) -> dict[str, Any] | None:
@@ -200,8 +184,8 @@ def compare_markdown(comparison: Comparison) -> str:
     header, rows = block_rows(comparison)
     rows = [
         ["\u00a0\u00a0" * (row.depth + 1) + f"`{row.path}`" if row.path else "**total**", *r[1:]]
-        for row, r in zip(comparison.rows, rows)
+        for row, r in zip(comparison.rows, rows, strict=True)
     ]
-    lines += [""] + md_table(header, rows, "l" + "r" * (len(header) - 1))
+    lines += ["", *md_table(header, rows, "l" + "r" * (len(header) - 1))]
     lines += ["", f"_{_caption(comparison)}_"]
     return "\n".join(lines) + "\n"

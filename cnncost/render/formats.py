@@ -40,7 +40,8 @@ from cnncost.render import numbers as num
 SHAPE_ORDER = "HWC"
 
 
-def _other(other: Mapping[str, int]) -> dict[str, int]:
+def ordered_other(other: Mapping[str, int]) -> dict[str, int]:
+    """Other ops by category, in the registry's category order (unknown categories last), zeros left out."""
     order = [c for c in OTHER_CATEGORIES if c in other] + sorted(set(other) - set(OTHER_CATEGORIES))
     return {c: int(other[c]) for c in order if other[c]}
 
@@ -58,7 +59,7 @@ def record_dict(record: Record) -> dict[str, Any]:
         "macs": record.macs,
         "flops": record.flops,
         "other_ops": record.other_ops,
-        "other": _other(record.other),
+        "other": ordered_other(record.other),
         "formula": record.formula,
     }
 
@@ -82,7 +83,7 @@ def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
             "macs": t.macs,
             "flops": t.flops,
             "other_ops": t.other_ops,
-            "other": _other(t.other),
+            "other": ordered_other(t.other),
         },
         "layers": [record_dict(r) for r in report.collapsed(depth)],
     }
@@ -125,8 +126,7 @@ def op_label(record: Record) -> str:
 
 def other_summary(other: Mapping[str, int]) -> str:
     """``bias 13.56 M · activation 13.56 M · pooling 3.61 M`` in the registry's category order."""
-    order = list(OTHER_CATEGORIES) + sorted(set(other) - set(OTHER_CATEGORIES))
-    return " · ".join(f"{cat} {num.si(other[cat])}" for cat in order if other.get(cat))
+    return " · ".join(f"{cat} {num.si(n)}" for cat, n in ordered_other(other).items())
 
 
 def header_lines(report: Report) -> list[str]:
@@ -137,9 +137,10 @@ def header_lines(report: Report) -> list[str]:
         f"output {num.shape(report.output_shape)}",
         f"batch {report.batch}",
     ]
+    lines = [title, " · ".join(facts)]
     if report.variables:
-        facts.append(", ".join(f"{k}={num.plain(v)}" for k, v in report.variables.items()))
-    return [title, " · ".join(facts)]
+        lines.append("variables: " + ", ".join(f"{k}={num.plain(v)}" for k, v in report.variables.items()))
+    return lines
 
 
 def totals_lines(report: Report) -> list[str]:
@@ -226,7 +227,7 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str) -
 
 
 def report_markdown(report: Report, *, depth: int | None = None) -> str:
-    title, facts = header_lines(report)
+    title, *facts = header_lines(report)
     total_macs = report.totals.macs
     rows = [
         [
@@ -252,7 +253,7 @@ def report_markdown(report: Report, *, depth: int | None = None) -> str:
         ]
     )
     formula = "formula" if report.batch == 1 else "formula (per image)"
-    lines = [f"**{md_cell(title)}**", "", md_cell(facts), ""]
+    lines = [f"**{md_cell(title)}**", ""] + [md_cell(line) + "  " for line in facts] + [""]
     lines += md_table(["layer", "op", "output", "params", "MACs", "% MACs", formula], rows, "llrrrrl")
     lines += [""] + [md_cell(line) + "  " for line in totals_lines(report)]
     lines += ["", f"_convention: {md_cell(CONVENTION)}_"]

@@ -1,0 +1,455 @@
+"""The command line: thin Typer commands over ``cnncost.api``; the renderers make the text.
+
+Every command parses its options, calls the API, renders the complete output to one string and prints it, so a
+failure never leaves partial output on stdout. Errors are mapped to one stderr line and an exit code in one
+place, ``main()``: a ``CnnCostError`` exits with its own code (1 for bad input, 2 for bad usage), bad
+command-line usage with 2, Ctrl-C with 130. ``--debug`` (or ``CNNCOST_DEBUG=1``) shows the traceback.
+
+Start-up stays light: this module imports only typer and cnncost's errors; the API, the renderers (rich) and,
+for ``--verify`` only, PyTorch are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import traceback
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from cnncost import __version__
+from cnncost.errors import CnnCostError, NotFoundError, UsageError
+
+try:  # typer ≥ 0.2x carries its own click, whose exceptions derive from TyperException
+    from typer import TyperException as ClickError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException as ClickError  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+HELP = """What a convolutional network costs before you train it: per-layer output shapes, parameters and
+multiply-adds (MACs) of bundled case-study networks or your own YAML specs, computed without PyTorch."""
+
+EPILOG = "Counting convention: MACs = conv and linear multiply-accumulates (bias excluded); FLOPs = 2 × MACs."
+
+app = typer.Typer(
+    name="cnncost",
+    help=HELP,
+    epilog=EPILOG,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class _State:
+    debug = False
+
+
+# --------------------------------------------------------------------------- options declared once, reused
+
+SpecArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME_OR_PATH",
+        help="a bundled network (see 'cnncost list'), a spec file, or FILE.yaml:VARIANT",
+        show_default=False,
+    ),
+]
+SizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--size",
+        "-s",
+        metavar="H[xW]",
+        help="input spatial size, e.g. 224 or 224x160 [default: the spec's]",
+        show_default=False,
+    ),
+]
+BatchOption = Annotated[
+    int,
+    typer.Option("--batch", "-b", min=1, help="batch size: MACs and other ops scale with it, params do not"),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="set a spec variable, e.g. --set width=0.5 (repeatable)",
+        show_default=False,
+    ),
+]
+DepthOption = Annotated[
+    int | None,
+    typer.Option(
+        "--depth",
+        "-d",
+        min=0,
+        metavar="N",
+        help="fold blocks nested deeper than N into one subtotal row (0: top level only)",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    Format,
+    typer.Option("--format", "-f", case_sensitive=False, help="output format (json, csv: machine-readable)"),
+]
+
+
+# ----------------------------------------------------------------------------------- parsing helpers
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×X,]\s*(\d+))?\s*$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``--size 224`` → (224, 224); ``--size 224x160`` → (224, 160) (height × width)."""
+    if text is None:
+        return None
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(
+            f"--size {text!r} is not a size", hint="give H or HxW in pixels, e.g. --size 224 or --size 224x160"
+        )
+    h = int(match.group(1))
+    w = int(match.group(2)) if match.group(2) is not None else h
+    if h < 1 or w < 1:
+        raise UsageError(f"--size {text}: a size must be at least 1×1", hint="e.g. --size 224")
+    return (h, w)
+
+
+def parse_value(text: str) -> int | float | str:
+    """A ``--set`` value: an integer, else a number, else the text itself (the spec validates it)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if value != value or value in (float("inf"), float("-inf")):
+        return text  # 'nan' and 'inf' are words here, not numbers
+    return value
+
+
+def parse_sets(items: list[str] | None) -> dict[str, int | float | str]:
+    """``--set KEY=VALUE`` (repeatable) → {KEY: value}; a key given twice keeps its last value."""
+    out: dict[str, int | float | str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not _KEY.match(key) or not value:
+            raise UsageError(
+                f"--set {item!r} is not KEY=VALUE", hint="e.g. --set width=0.5 (one variable per --set)"
+            )
+        out[key] = parse_value(value)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- output
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def output_width() -> int:
+    """Table width: ``COLUMNS`` when set, else the terminal's, else 120 (pipes and files)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:
+        return int(columns)
+    if _stdout_is_terminal():
+        return max(40, shutil.get_terminal_size((120, 24)).columns)
+    return 120
+
+
+def output_color() -> bool:
+    """Colour only on a terminal, and never under ``NO_COLOR`` or ``TERM=dumb``."""
+    return _stdout_is_terminal() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def emit(text: str) -> None:
+    """Print a command's complete output at once."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _render_options() -> dict[str, Any]:
+    return {"width": output_width(), "color": output_color()}
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        emit(f"cnncost {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the Python traceback of an error (or set CNNCOST_DEBUG=1)")
+    ] = False,
+) -> None:
+    if debug:
+        _State.debug = True
+
+
+@app.command("list")
+def list_networks(
+    pattern: Annotated[
+        str | None,
+        typer.Argument(help="only networks whose name matches (a substring or a glob: 'resnet*')", show_default=False),
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The bundled networks with a one-line description, parameters and MACs (per image)."""
+    from cnncost import api, render
+
+    entries = api.library_entries(pattern)
+    if not entries:
+        raise NotFoundError(
+            f"no bundled network matches '{pattern}'", hint="run 'cnncost list' to see them all"
+        )
+    reports = [api.analyze(entry.name) for entry in entries]
+    emit(render.library_text(reports, fmt=fmt.value, **_render_options()))
+
+
+@app.command()
+def table(
+    spec: SpecArgument,
+    size: SizeOption = None,
+    batch: BatchOption = 1,
+    sets: SetOption = None,
+    depth: DepthOption = None,
+    fmt: FormatOption = Format.table,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="build the network with PyTorch on the meta device and confirm every row (needs torch)"
+        ),
+    ] = False,
+) -> None:
+    """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
+    from cnncost import api, render
+
+    options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
+    report = api.analyze(spec, batch=batch, **options)
+    verified = api.verify(spec, batch=batch, **options).check() if verify else None
+    emit(render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **_render_options()))
+
+
+@app.command()
+def compare(
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="A B [C…]", help="two or more networks (names or spec files)", show_default=False),
+    ],
+    size: SizeOption = None,
+    batch: BatchOption = 1,
+    sets: SetOption = None,
+    depth: DepthOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
+    from cnncost import api, render
+
+    if len(specs) < 2:
+        raise UsageError(
+            "compare needs at least two networks", hint="e.g. cnncost compare conv5x5 conv5x5-bottleneck"
+        )
+    comparison = api.compare(
+        *specs, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth
+    )
+    emit(render.compare_text(comparison, fmt=fmt.value, **_render_options()))
+
+
+@app.command()
+def ops(fmt: FormatOption = Format.table) -> None:
+    """The ops a spec may use, their arguments with defaults, and what each does."""
+    from cnncost import render
+    from cnncost.analysis import ops as _registers_ops  # noqa: F401
+    from cnncost.analysis.registry import all_ops
+
+    emit(render.ops_text(all_ops(), fmt=fmt.value, **_render_options()))
+
+
+@app.command()
+def bench(
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME_OR_PATH…", help="one or more networks (names or spec files)", show_default=False),
+    ],
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto (the GPU when usable)")] = "auto",
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch", "-b", metavar="N[,N…]", help="batch sizes (default: 1 on CPU; 1,256 on GPU)", show_default=False
+        ),
+    ] = None,
+    size: SizeOption = None,
+    sets: SetOption = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            metavar="fp32|tf32|bf16|fp16",
+            help="fp32 is IEEE fp32 (TF32 off) (default: fp32 on CPU, bf16 on GPU)",
+            show_default=False,
+        ),
+    ] = None,
+    channels_last: Annotated[
+        bool | None,
+        typer.Option("--channels-last/--no-channels-last", help="channels-last layout (default: on GPU only)"),
+    ] = None,
+    compile_: Annotated[
+        bool | None,
+        typer.Option(
+            "--compile/--no-compile", help="torch.compile the module (default: on GPU when Triton is installed)"
+        ),
+    ] = None,
+    compile_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--compile-mode",
+            metavar="MODE",
+            help="torch.compile mode: default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs",
+            show_default=False,
+        ),
+    ] = None,
+    cuda_graphs: Annotated[
+        bool | None,
+        typer.Option("--cuda-graphs/--no-cuda-graphs", help="replay each forward as one CUDA graph (default: on GPU)"),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", min=1, help="CPU threads (torch.set_num_threads) (default: torch's)", show_default=False
+        ),
+    ] = None,
+    warmup: Annotated[
+        float, typer.Option("--warmup", min=0.0, metavar="SECONDS", help="untimed warm-up after the first call")
+    ] = 1.0,
+    min_time: Annotated[
+        float, typer.Option("--min-time", min=0.0, metavar="SECONDS", help="timed seconds per batch size, in total")
+    ] = 2.0,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=3, help="timed repeats (median, IQR and min over them)")
+    ] = 10,
+    per_layer: Annotated[
+        bool, typer.Option("--per-layer", help="time every layer; TFLOP/s, FLOP/byte and roofline bound per layer")
+    ] = False,
+    peak: Annotated[
+        float | None,
+        typer.Option("--peak", metavar="TFLOPS", help="the device's peak for the precision (default: known GPUs)"),
+    ] = None,
+    bandwidth: Annotated[
+        float | None,
+        typer.Option("--bandwidth", metavar="GB/S", help="memory bandwidth for --per-layer (default: known GPUs)"),
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Time real forward passes (random weights, nothing downloaded) against the device's peak. Needs PyTorch."""
+    from cnncost import api
+    from cnncost.bench.config import config_from_options
+    from cnncost.render.bench import ProgressBar, bench_text
+
+    config = config_from_options(
+        device=device, batch=batch, precision=precision, channels_last=channels_last, compile=compile_,
+        compile_mode=compile_mode, cuda_graphs=cuda_graphs, threads=threads, warmup=warmup, min_time=min_time,
+        repeats=repeats, per_layer=per_layer, peak=peak, bandwidth=bandwidth,
+    )
+    with ProgressBar(enabled=sys.stderr.isatty()) as progress:
+        run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
+    emit(bench_text(run.results, fmt=fmt.value, **_render_options()))
+    if run.interrupted:
+        sys.stderr.write(f"note: Ctrl-C: showing the {len(run.results)} run(s) that finished\n")
+        raise typer.Exit(130)
+
+
+# ------------------------------------------------------------------------------------ the one error map
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def _usage_message(exc: Any) -> str:
+    message = " ".join(str(exc.format_message()).split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" — see '{ctx.command_path} --help'"
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
+    except CnnCostError as exc:
+        if _State.debug:
+            traceback.print_exc()
+        _error(exc.one_line())
+        return exc.exit_code
+    except typer.Abort:
+        _error("aborted")
+        return 1
+    except ClickError as exc:  # bad command-line usage, reported by the parser
+        if _State.debug:
+            traceback.print_exc()
+        message = _usage_message(exc)
+        if str(exc.format_message()).strip():  # no_args_is_help has already printed the help
+            _error(message)
+        return int(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if _State.debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _error(
+            f"internal error: {type(exc).__name__}{': ' + first if first else ''} "
+            "(run with --debug for the traceback, and please report it)"
+        )
+        return 1
+    if result == 130:  # typer turns Ctrl-C inside a command into exit code 130
+        _error("interrupted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _silence_stdout() -> None:
+    # The reader went away (`cnncost table resnet50 | head`): stop Python complaining when it flushes stdout.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
