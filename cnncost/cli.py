@@ -72,7 +72,7 @@ SizeOption = Annotated[
         "--size",
         "-s",
         metavar="H[xW]",
-        help="input spatial size, e.g. 224 or 224x160 [default: the spec's]",
+        help="input spatial size H×W, e.g. 224 or 224x160 (default: the spec's)",
         show_default=False,
     ),
 ]
@@ -96,7 +96,8 @@ DepthOption = Annotated[
         "-d",
         min=0,
         metavar="N",
-        help="fold blocks nested deeper than N into one subtotal row (0: top level only)",
+        help="fold blocks nested deeper than N into one subtotal row (0: top level only; default: every layer, "
+        "or for compare the deepest view within 40 rows)",
         show_default=False,
     ),
 ]

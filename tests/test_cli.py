@@ -424,3 +424,38 @@ def test_verify_disagreement_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPa
     result = run("table", "lenet5", "--verify")
     line = _one_line_error(result)
     assert result.code == 1 and "c1" in line and "235201" in line
+
+
+# -------------------------------------------------------------------------------------------- parse helpers
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("224", (224, 224)), ("224x160", (224, 160)), ("224×160", (224, 160)), (" 32 X 48 ", (32, 48)), (None, None)],
+)
+def test_parse_size(text: str | None, size: tuple[int, int] | None) -> None:
+    assert cli.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["0", "0x5", "224x", "x224", "-3", "2.5", "big", "224x160x3"])
+def test_parse_size_refuses(text: str) -> None:
+    from cnncost.errors import UsageError
+
+    with pytest.raises(UsageError):
+        cli.parse_size(text)
+
+
+def test_parse_sets() -> None:
+    assert cli.parse_sets(["width=0.5", "classes=10", "block=basic", "eps=1e-3", "x=nan", "classes=100"]) == {
+        "width": 0.5,
+        "classes": 100,
+        "block": "basic",
+        "eps": 0.001,
+        "x": "nan",
+    }
+    assert cli.parse_sets(None) == {}
+    from cnncost.errors import UsageError
+
+    for bad in ("width", "=3", "width=", "1x=2", "a b=3"):
+        with pytest.raises(UsageError):
+            cli.parse_sets([bad])

@@ -373,3 +373,14 @@ def test_compare_csv_and_markdown() -> None:
     assert rows[2] == ["reduce", "0", "", "", "3088", "2408448"]
     md = compare_text(c, fmt="markdown")
     assert "| **total** | 120,422,400 | 2,408,448 + 10,035,200 = 12,443,648 | 0.10× |" in md
+
+
+def test_colour_only_adds_terminal_styles() -> None:
+    import re
+
+    plain = render_report(two_branches(True), width=120)
+    coloured = render_report(two_branches(True), width=120, color=True)
+    assert "\x1b[1m" in coloured and "\x1b[" not in plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+    text = compare_text(compare([conv5x5(False), conv5x5(True)]), width=120, color=True)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", text) == compare_text(compare([conv5x5(False), conv5x5(True)]), width=120)
