@@ -111,6 +111,31 @@ class CheckFailed(CnnCostError):
     """A documented figure does not match the computed one."""
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A value as a message quotes it: its repr on one line, cut to ``limit`` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kind_of(value: object) -> str:
+    """What a YAML value is, in words: 'a list', 'a mapping', 'text', 'nothing (null)', …"""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
 def suggest(word: str, choices: Iterable[str], *, what: str = "") -> str | None:
     """A "did you mean …?" hint naming the closest choices, or None."""
     options = sorted(set(choices))

@@ -5,7 +5,7 @@ Allowed: numbers, strings, lists, variable names, ``+ - * / // % **``, compariso
 ``min``, ``max``, ``abs``, ``len``, ``make_divisible``.
 
 A string field is read as an expression over variables; a bare word that names no variable stands for itself
-(``padding: same``, ``use: bottleneck``).
+(``padding: same``, ``use: bottleneck``), and so does a hyphenated one (``shortcut: zero-pad``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cnncost.errors import SpecError, suggest
+from cnncost.errors import SpecError, shown, suggest
 from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT
 
 
@@ -71,14 +71,15 @@ _CMPOPS: Mapping[type, Callable[[Any, Any], bool]] = {
 }
 
 
-def parse_expr(text: str) -> ast.expression:
+def parse_expr(text: str) -> ast.Expression:
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression is longer than {MAX_EXPR_CHARS} characters")
     try:
         return ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython's parser gives up in these ways
         raise ExprError(
-            f"cannot read '{text}' as an expression", hint="write arithmetic over variables, e.g. 'width * 64'"
+            f"cannot read '{text}' as an expression",
+            hint="write arithmetic over variables, e.g. 'width * 64'",
         ) from None
 
 
@@ -98,15 +99,24 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
         if stripped in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[stripped]
         return stripped
+    parts = stripped.split("-")
+    if len(parts) > 1 and all(p.isidentifier() and p not in scope and p not in FUNCTIONS for p in parts):
+        return stripped  # so is a hyphenated word (zero-pad), unless one of its parts names a variable
     if not _looks_like_expression(stripped):
         return text
-    return _Eval(scope).run(parse_expr(stripped).body)
+    tree = parse_expr(stripped)
+    try:
+        return _Eval(scope).run(tree.body)
+    except RecursionError:
+        raise ExprError("the expression nests too deeply", hint="simplify it") from None
 
 
 def _looks_like_expression(text: str) -> bool:
+    if len(text) > MAX_EXPR_CHARS:
+        return True  # let parse_expr refuse it by its length, without parsing it
     try:
         ast.parse(text, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 
@@ -115,9 +125,13 @@ def _check_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and abs(value) > MAX_INT:
-        raise ExprError(f"the result is too large ({len(str(abs(value)))} digits)", hint="check the arithmetic")
+        raise ExprError(
+            f"the result is too large ({len(str(abs(value)))} digits)", hint="check the arithmetic"
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise ExprError("the result is not a finite number", hint="check the arithmetic")
+    if isinstance(value, complex):  # (-8) ** 0.5
+        raise ExprError("the result is not a real number", hint="check the arithmetic")
     return value
 
 
@@ -137,7 +151,7 @@ class _Eval:
 
     def _Constant(self, node: ast.Constant) -> Any:
         if not isinstance(node.value, (int, float, str, bool)) or node.value is None:
-            raise ExprError(f"unsupported constant {node.value!r}")
+            raise ExprError(f"unsupported constant {shown(node.value)}")
         return node.value
 
     def _Name(self, node: ast.Name) -> Any:
@@ -156,12 +170,14 @@ class _Eval:
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         value = self.run(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not value
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {shown(value)}, which is not a number")
         if isinstance(node.op, ast.USub):
             return -value
         if isinstance(node.op, ast.UAdd):
             return +value
-        if isinstance(node.op, ast.Not):
-            return not value
         raise ExprError(f"operator in '{ast.unparse(node)}' is not allowed")
 
     def _BinOp(self, node: ast.BinOp) -> Any:
@@ -171,13 +187,15 @@ class _Eval:
         left, right = self.run(node.left), self.run(node.right)
         for side in (left, right):
             if not isinstance(side, (int, float)) or isinstance(side, bool):
-                raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {side!r}, which is not a number")
+                raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {shown(side)}, which is not a number")
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > MAX_INT):
             raise ExprError(f"'{ast.unparse(node)}' is too large a power", hint="keep exponents at most 64")
         try:
             return fn(left, right)
         except ZeroDivisionError:
-            raise ExprError(f"'{ast.unparse(node)}' divides by zero", hint="check the variables it uses") from None
+            raise ExprError(
+                f"'{ast.unparse(node)}' divides by zero", hint="check the variables it uses"
+            ) from None
         except OverflowError:
             raise ExprError(f"'{ast.unparse(node)}' overflows", hint="check the arithmetic") from None
 
@@ -192,7 +210,7 @@ class _Eval:
                 if not fn(left, right):
                     return False
             except TypeError:
-                raise ExprError(f"cannot compare {left!r} with {right!r}") from None
+                raise ExprError(f"cannot compare {shown(left)} with {shown(right)}") from None
             left = right
         return True
 

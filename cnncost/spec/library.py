@@ -61,10 +61,14 @@ def _index() -> dict[str, Entry]:
         if not isinstance(doc, dict) or "name" not in doc:
             raise SpecError("bundled spec has no 'name'", file=str(path))
         variants = doc.get("variants") or {}
-        names = [(str(n), (v or {}).get("description")) for n, v in variants.items()] or [(str(doc["name"]), None)]
+        names = [(str(n), (v or {}).get("description")) for n, v in variants.items()] or [
+            (str(doc["name"]), None)
+        ]
         for name, desc in names:
             if name in index:
-                raise SpecError(f"network '{name}' is defined twice", file=str(path), hint=f"also in {index[name].file}")
+                raise SpecError(
+                    f"network '{name}' is defined twice", file=str(path), hint=f"also in {index[name].file}"
+                )
             entry = Entry(name, str(desc or doc.get("description") or ""), path, name if variants else None)
             index[name] = entry
     return index
@@ -82,25 +86,38 @@ def entries(pattern: str | None = None) -> list[Entry]:
 
 
 def looks_like_path(spec: str) -> bool:
-    return "/" in spec or "\\" in spec or spec.endswith((".yaml", ".yml")) or ".yaml:" in spec or ".yml:" in spec
+    return (
+        "/" in spec or "\\" in spec or spec.endswith((".yaml", ".yml")) or ".yaml:" in spec or ".yml:" in spec
+    )
+
+
+def _exists(text: str, *, file_only: bool = False) -> bool:
+    """Whether a path names something, False for names the system cannot even look up (too long, NUL bytes):
+    ``yamlsafe.read_text`` then says what is wrong with them."""
+    try:
+        path = Path(text)
+        return path.is_file() if file_only else path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def locate(spec: str | Path) -> Located:
     """The document for a bundled name, a path, or ``PATH:VARIANT``."""
-    if isinstance(spec, Path) or looks_like_path(spec) or Path(spec).is_file():
+    if isinstance(spec, Path) or looks_like_path(spec) or _exists(spec, file_only=True):
         text = str(spec)
         variant = None
         path = Path(text)
-        if not path.exists() and ":" in text:
+        if not _exists(text) and ":" in text:
             head, _, tail = text.rpartition(":")
-            if Path(head).exists():
+            if _exists(head):
                 path, variant = Path(head), tail
         doc, _ = yamlsafe.load(path)
         file = str(path)
-        if variant is None and isinstance(doc, dict) and doc.get("variants"):
-            names = list(doc["variants"])
+        if variant is None and isinstance(doc, dict) and isinstance(doc.get("variants"), dict) and doc["variants"]:
+            names = [str(n) for n in doc["variants"]]
             raise SpecError(
-                f"this file defines {len(names)} networks ({', '.join(names[:6])}{'…' if len(names) > 6 else ''})",
+                f"this file defines {len(names)} network{'s' if len(names) > 1 else ''} "
+                f"({', '.join(names[:6])}{'…' if len(names) > 6 else ''})",
                 file=file,
                 hint=f"name one as {file}:{names[0]}",
             )
@@ -109,7 +126,8 @@ def locate(spec: str | Path) -> Located:
     if spec not in index:
         raise NotFoundError(
             f"no network named '{spec}'",
-            hint=suggest(spec, index) or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml",
+            hint=suggest(spec, index)
+            or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml",
         )
     entry = index[spec]
     doc, _ = yamlsafe.load(entry.file)

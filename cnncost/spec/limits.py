@@ -3,14 +3,14 @@
 Each is far beyond any real network: ResNet-1202 has about 4,000 layers, the largest bundled input is 1024×1024.
 """
 
-MAX_FILE_BYTES = 1_000_000  # a spec is a few kilobytes
-MAX_YAML_NODES = 200_000  # values after alias expansion ("billion laughs")
+MAX_FILE_BYTES = 256_000  # a spec is a few kilobytes (the largest bundled one is under 5 kB)
+MAX_YAML_NODES = 100_000  # values after alias expansion ("billion laughs")
 MAX_YAML_DEPTH = 64  # nesting of YAML mappings and lists
-MAX_LAYERS = 200_000  # layers after expanding blocks and repeats
+MAX_LAYERS = 50_000  # layers after expanding blocks and repeats (refused within about a second)
 MAX_REPEAT = 100_000  # copies in one repeat
 MAX_CALL_DEPTH = 32  # blocks calling blocks
 MAX_DIMENSION = 1_000_000  # any one of H, W, C, a vector length or a kernel size
 MAX_BATCH = 1_000_000
-MAX_ELEMENTS = 10**13  # elements of one activation (H·W·C)
+MAX_ELEMENTS = 10**12  # elements of one activation (H·W·C): a 1,000,000×1,000,000 image is not a CNN input
 MAX_INT = 10**18  # any integer an expression produces
 MAX_EXPR_CHARS = 500  # length of one expression

@@ -14,7 +14,7 @@ from typing import Any
 from cnncost import ir
 from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
 from cnncost.analysis.registry import Field, get_op
-from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, suggest
+from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
 from cnncost.spec import limits
 from cnncost.spec.expr import evaluate, names_in
 from cnncost.spec.schema import (
@@ -36,6 +36,39 @@ _SCOPE_SHAPE_NAMES = ("in_channels", "in_height", "in_width")
 
 def _fmt(shape: ir.Shape) -> str:
     return "×".join(str(d) for d in shape)
+
+
+def _whole_stride(shape: ir.Shape, out: ir.Shape) -> int | None:
+    """The smallest stride s with ceil(H/s) = H_out and ceil(W/s) = W_out (what a strided 1×1 shortcut gives),
+    or None. ceil(n/s) = o holds exactly for n/o ≤ s < n/(o − 1), so this is an intersection of two ranges."""
+    low, high = 1, None
+    for n, o in ((shape[0], out[0]), (shape[1], out[1])):
+        if o < 1:
+            return None
+        low = max(low, -(-n // o))
+        if o > 1:
+            top = (n - 1) // (o - 1)
+            high = top if high is None else min(high, top)
+    return low if high is None or low <= high else None
+
+
+def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
+    """Which shortcut would make a residual of these shapes add up, in the course's terms (W_s)."""
+    stride = _whole_stride(shape, out)
+    if stride is None:
+        return (
+            f"no shortcut fits: {shape[0]}×{shape[1]} cannot become {out[0]}×{out[1]} by a whole stride; "
+            "change the block's strides or padding"
+        )
+    strided = f" with stride {stride}" if stride > 1 else ""
+    projection = f"'shortcut: projection' (a learned 1×1 conv{strided}, W_s)"
+    if out[2] < shape[2]:
+        return f"use {projection}; zero padding cannot remove channels ({shape[2]} → {out[2]})"
+    if stride > 1:
+        zero_pad = f"'shortcut: zero-pad' (fixed: subsample by {stride}, pad channels with zeros)"
+    else:
+        zero_pad = "'shortcut: zero-pad' (fixed: pad channels with zeros)"
+    return f"use {projection} or {zero_pad}"
 
 
 class _Ctx:
@@ -74,7 +107,7 @@ class Resolver:
         for name, value in declared.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise fail(
-                    f"variable name {name!r} is not a plain identifier",
+                    f"variable name {shown(name)} is not a plain identifier",
                     file=self.file,
                     pos=pos_of(declared, name, (1, 1)),
                     path="variables",
@@ -90,32 +123,59 @@ class Resolver:
                     path=f"variants.{self.variant}.variables",
                     hint=suggest(name, chosen) or "declare it under 'variables' with a default",
                 )
-            chosen[name] = (value, pos_of(variant_vars, name, (1, 1)), f"variants.{self.variant}.variables.{name}")
+            chosen[name] = (
+                value,
+                pos_of(variant_vars, name, (1, 1)),
+                f"variants.{self.variant}.variables.{name}",
+            )
         for name, value in (overrides or {}).items():
             if name not in chosen:
                 raise UsageError(
                     f"--set {name}: this network has no variable '{name}'",
                     file=self.file,
-                    hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
+                    hint=suggest(name, chosen)
+                    or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
                 )
             chosen[name] = (value, None, f"--set {name}")
         scope: dict[str, Any] = {}
         order = list(chosen)
         for index, name in enumerate(order):
             value, pos, where = chosen[name]
-            if isinstance(value, str):
-                later = names_in(value) & set(order[index:])
-                if later:
-                    raise fail(
-                        f"variable '{name}' uses '{sorted(later)[0]}' before it is defined",
-                        file=self.file,
-                        pos=pos,
-                        path=where,
-                        hint="define variables before the ones that use them",
-                    )
-                value = self._eval(value, scope, pos, where)
-            scope[name] = self._plain(value, pos, where)
+            try:
+                scope[name] = self._variable(name, value, pos, where, scope, later=set(order[index:]))
+            except CnnCostError as exc:
+                if where.startswith("--set") and not isinstance(exc, UsageError):
+                    # the value came from the command line: bad usage (exit 2), said in the same words
+                    raise UsageError(
+                        f"{where}={shown(value)}: {exc.message}", file=self.file, hint=exc.hint
+                    ) from None
+                raise
         return scope
+
+    def _variable(
+        self, name: str, value: Any, pos: Pos | None, where: str, scope: Mapping[str, Any], *, later: set[str]
+    ) -> Any:
+        if isinstance(value, str):
+            used_later = names_in(value) & later
+            if used_later:
+                raise fail(
+                    f"variable '{name}' uses '{sorted(used_later)[0]}' before it is defined",
+                    file=self.file,
+                    pos=pos,
+                    path=where,
+                    hint="define variables before the ones that use them",
+                )
+            text = value
+            value = self._eval(value, scope, pos, where)
+            if value == text and pos is None and not text.strip().replace("-", "_").isidentifier():
+                raise fail(
+                    f"cannot read {shown(text)} as a number, a word or an expression",
+                    file=self.file,
+                    pos=pos,
+                    path=where,
+                    hint="e.g. --set width=0.5, --set block=basic, --set 'depths=[2, 2, 2, 2]'",
+                )
+        return self._plain(value, pos, where)
 
     def _plain(self, value: Any, pos: Pos | None, where: str) -> Any:
         if isinstance(value, bool) or value is None:
@@ -131,7 +191,7 @@ class Resolver:
         if isinstance(value, list):
             return [self._plain(v, pos, where) for v in value]
         raise fail(
-            f"a variable must be a number, a word or a list, not {type(value).__name__}",
+            f"a variable must be a number, a word or a list, not {kind_of(value)}",
             file=self.file,
             pos=pos,
             path=where,
@@ -163,7 +223,9 @@ class Resolver:
         scope = self.variables(variables)
         input_shape = self._input_shape(scope, size)
         root_ctx = _Ctx("layers", "", scope, 0)
-        children, out = self._layers(self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1)))
+        children, out = self._layers(
+            self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1))
+        )
         name = self.variant or str(self.doc["name"])
         description = str(self.variant_doc.get("description") or self.doc.get("description") or "")
         root = ir.Sequence(
@@ -205,7 +267,9 @@ class Resolver:
         dims = [self._int(v, scope, pos_of(raw, i, pos), "input", minimum=1) for i, v in enumerate(raw)]
         if size is not None:
             if len(dims) != 3:
-                raise UsageError("--size applies to image inputs, but this network takes a vector", file=self.file)
+                raise UsageError(
+                    "--size applies to image inputs, but this network takes a vector", file=self.file
+                )
             for s in size:
                 if not 1 <= s <= limits.MAX_DIMENSION:
                     raise UsageError(f"--size {s} is out of range", hint=f"use 1…{limits.MAX_DIMENSION:,}")
@@ -238,18 +302,8 @@ class Resolver:
             spec_path = f"{ctx.spec_path}[{i}]"
             item = split_item(entry, pos_of(raw, i, pos), file=self.file, spec_path=spec_path)
             scope = self._scope_with_shape(ctx.scope, shape)
-            if item.when is not None:
-                cond = self._value(item.when, scope, item.pos, f"{spec_path}.when")
-                if not isinstance(cond, bool):
-                    raise fail(
-                        f"'when' must be true or false, got {cond!r}",
-                        file=self.file,
-                        pos=item.pos,
-                        path=spec_path,
-                        hint="write a comparison, e.g. when: stride == 1",
-                    )
-                if not cond:
-                    continue
+            if not self._when(item, scope, spec_path):
+                continue
             verb, body, block_name = self._verb(item, scope, spec_path)
             if item.name is None:
                 counts[verb] = counts.get(verb, 0) + 1
@@ -269,20 +323,41 @@ class Resolver:
             shape = node.out_shape
         return tuple(nodes), shape
 
+    def _when(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> bool:
+        """Whether an item is present: its ``when`` condition, which must be true or false."""
+        if item.when is None:
+            return True
+        cond = self._value(item.when, scope, item.pos, f"{spec_path}.when")
+        if not isinstance(cond, bool):
+            raise fail(
+                f"'when' must be true or false, got {shown(cond)}",
+                file=self.file,
+                pos=item.pos,
+                path=spec_path,
+                hint="write a comparison, e.g. when: stride == 1",
+            )
+        return cond
+
     def _scope_with_shape(self, scope: Mapping[str, Any], shape: ir.Shape) -> Mapping[str, Any]:
-        extra = dict(zip(_SCOPE_SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True)) if len(shape) == 3 else {
-            "in_channels": shape[0]
-        }
+        extra = (
+            dict(zip(_SCOPE_SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
+            if len(shape) == 3
+            else {"in_channels": shape[0]}
+        )
         return {**scope, **extra}
 
-    def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
+    def _verb(
+        self, item: Item, scope: Mapping[str, Any], spec_path: str
+    ) -> tuple[str, Mapping[str, Any], str | None]:
         """The effective verb: for ``block: {use: …}`` the block the expression names."""
         if item.verb != BLOCK_VERB:
             return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
-        target = self._value(item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use")
+        target = self._value(
+            item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use"
+        )
         if not isinstance(target, str) or target not in self.blocks:
             raise fail(
-                f"'use' names no block: {target!r}",
+                f"'use' names no block: {shown(target)}",
                 file=self.file,
                 pos=item.arg_pos.get("use", item.body_pos),
                 path=f"{spec_path}.block",
@@ -309,10 +384,14 @@ class Resolver:
             raise unknown_verb(verb, self.blocks, file=self.file, pos=item.pos, spec_path=ctx.spec_path)
         args = self._args(verb, fields, body, item, ctx)
         if verb in COMBINATORS:
-            return getattr(self, "_" + verb)(args, item, name, shape, ctx, where)
+            combine: Any = getattr(self, "_" + verb)
+            node: ir.Node = combine(args, item, name, shape, ctx, where)
+            return node
         return self._layer(verb, args, name, shape, ctx, where, item.body_pos)
 
-    def _args(self, verb: str, fields: Mapping[str, Field], body: Mapping[str, Any], item: Item, ctx: _Ctx) -> dict[str, Any]:
+    def _args(
+        self, verb: str, fields: Mapping[str, Field], body: Mapping[str, Any], item: Item, ctx: _Ctx
+    ) -> dict[str, Any]:
         args: dict[str, Any] = {}
         for key, field in fields.items():
             if key not in body:
@@ -330,7 +409,9 @@ class Resolver:
             args[key] = self._typed(field, key, raw, ctx.scope, pos, here, verb)
         return args
 
-    def _typed(self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str) -> Any:
+    def _typed(
+        self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str
+    ) -> Any:
         kind = field.kind
         if kind == "int":
             return self._int(raw, scope, pos, here, minimum=field.minimum)
@@ -349,18 +430,24 @@ class Resolver:
         if kind == "bool":
             value = self._value(raw, scope, pos, here)
             if not isinstance(value, bool):
-                raise fail(f"'{key}' must be true or false, got {value!r}", file=self.file, pos=pos, path=here)
+                raise fail(
+                    f"'{key}' must be true or false, got {shown(value)}",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                    hint=f"write {key}: true or {key}: false",
+                )
             return value
         if kind == "float":
             value = self._value(raw, scope, pos, here)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise fail(f"'{key}' must be a number, got {value!r}", file=self.file, pos=pos, path=here)
+                raise fail(f"'{key}' must be a number, got {shown(value)}", file=self.file, pos=pos, path=here)
             return float(value)
         if kind == "enum":
             value = self._value(raw, scope, pos, here)
-            if value not in SHORTCUTS:
+            if not isinstance(value, str) or value not in SHORTCUTS:
                 raise fail(
-                    f"'{key}' must be one of {', '.join(SHORTCUTS)}; got {value!r}",
+                    f"'{key}' must be one of {', '.join(SHORTCUTS)}; got {shown(value)}",
                     file=self.file,
                     pos=pos,
                     path=here,
@@ -371,9 +458,9 @@ class Resolver:
             value = self._value(raw, scope, pos, here)
             from cnncost.analysis.ops import ACTIVATIONS
 
-            if value not in ACTIVATIONS:
+            if not isinstance(value, str) or value not in ACTIVATIONS:
                 raise fail(
-                    f"'{key}' must name an activation, got {value!r}",
+                    f"'{key}' must name an activation, got {shown(value)}",
                     file=self.file,
                     pos=pos,
                     path=here,
@@ -383,21 +470,32 @@ class Resolver:
         if kind == "connections":
             value = self._value(raw, scope, pos, here)
             if not isinstance(value, list) or not value:
-                raise fail("'connections' must be a list with one list of input channels per filter",
-                           file=self.file, pos=pos, path=here)
+                raise fail(
+                    "'connections' must be a list with one list of input channels per filter",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                )
             rows: list[tuple[int, ...]] = []
             for row in value:
-                if not isinstance(row, list) or not row or not all(
-                    isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in row
+                if (
+                    not isinstance(row, list)
+                    or not row
+                    or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in row)
                 ):
                     raise fail(
-                        f"each row of 'connections' must be a non-empty list of channel numbers ≥ 0, got {row!r}",
+                        f"each row of 'connections' must be a non-empty list of channel numbers ≥ 0, got {shown(row)}",
                         file=self.file,
                         pos=pos,
                         path=here,
                     )
                 if len(set(row)) != len(row):
-                    raise fail(f"a row of 'connections' names a channel twice: {row!r}", file=self.file, pos=pos, path=here)
+                    raise fail(
+                        f"a row of 'connections' names a channel twice: {shown(row)}",
+                        file=self.file,
+                        pos=pos,
+                        path=here,
+                    )
                 rows.append(tuple(row))
             return tuple(rows)
         raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
@@ -408,11 +506,20 @@ class Resolver:
         value = self._value(raw, scope, pos, here)
         expected = "a whole number" + (f" or {words}" if words else "")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail(f"expected {expected}, got {value!r}", file=self.file, pos=pos, path=here)
+            unreadable = isinstance(value, str) and not value.strip().replace("-", "_").isidentifier()
+            raise fail(
+                f"expected {expected}, got {shown(value)}",
+                file=self.file,
+                pos=pos,
+                path=here,
+                hint="this text is not a valid expression either: check its brackets and operators"
+                if unreadable
+                else None,
+            )
         if isinstance(value, float):
             if not math.isfinite(value) or not value.is_integer():
                 raise fail(
-                    f"expected {expected}, got {value!r}",
+                    f"expected {expected}, got {shown(value)}",
                     file=self.file,
                     pos=pos,
                     path=here,
@@ -420,7 +527,9 @@ class Resolver:
                 )
             value = int(value)
         if value < minimum:
-            raise fail(f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here)
+            raise fail(
+                f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here
+            )
         if value > limits.MAX_DIMENSION:
             raise LimitError(
                 f"{value:,} is absurdly large here",
@@ -438,7 +547,9 @@ class Resolver:
         value = self._value(raw, scope, pos, here)
         if isinstance(value, list):
             if len(value) != 2:
-                raise fail(f"expected one number or [h, w], got {value!r}", file=self.file, pos=pos, path=here)
+                raise fail(
+                    f"expected one number or [h, w], got {shown(value)}", file=self.file, pos=pos, path=here
+                )
             return (
                 self._int(value[0], scope, pos, here, minimum=minimum),
                 self._int(value[1], scope, pos, here, minimum=minimum),
@@ -471,8 +582,18 @@ class Resolver:
         return ir.Layer(name, ctx.path, op, MappingProxyType(dict(final)), shape, out, where)
 
     def _seq(
-        self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, name: str, kind: str, label: str, where: ir.Where,
-        path: str | None = None, reserved: tuple[str, ...] = (),
+        self,
+        raw: Any,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        pos: Pos,
+        *,
+        name: str,
+        kind: str,
+        label: str,
+        where: ir.Where,
+        path: str | None = None,
+        reserved: tuple[str, ...] = (),
     ) -> ir.Sequence:
         children, out = self._layers(raw, shape, ctx, pos, reserved=reserved)
         return ir.Sequence(name, ctx.path if path is None else path, kind, label, children, shape, out, where)
@@ -489,7 +610,7 @@ class Resolver:
     ) -> ir.Node:
         if ctx.depth >= limits.MAX_CALL_DEPTH:
             raise LimitError(
-                f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep",
+                f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep (at block '{block_name}')",
                 file=self.file,
                 line=where.line,
                 column=where.column,
@@ -507,12 +628,12 @@ class Resolver:
                 path=ctx.spec_path,
                 hint=suggest(unknown[0], declared) or "its arguments: " + (", ".join(declared) or "none"),
             )
-        inner: dict[str, Any] = {
-            k: v for k, v in ctx.scope.items() if k in (self.doc.get("variables") or {})
-        }
+        inner: dict[str, Any] = {k: v for k, v in ctx.scope.items() if k in (self.doc.get("variables") or {})}
         for arg, default in declared.items():
             if arg in body:
-                inner[arg] = self._value(body[arg], ctx.scope, item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}")
+                inner[arg] = self._value(
+                    body[arg], ctx.scope, item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}"
+                )
             elif default is None:
                 raise fail(
                     f"block '{block_name}' needs argument '{arg}'",
@@ -522,25 +643,47 @@ class Resolver:
                     hint=f"add {arg}: …",
                 )
             else:
-                inner[arg] = self._value(default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}")
+                inner[arg] = self._value(
+                    default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}"
+                )
         bpos = pos_of(self.blocks, block_name, item.pos)
         inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
         raw_layers = block["layers"]
         if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
             # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
-            only = split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), file=self.file,
-                              spec_path=f"blocks.{block_name}.layers[0]")
-            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
+            only = split_item(
+                raw_layers[0],
+                pos_of(raw_layers, 0, bpos),
+                file=self.file,
+                spec_path=f"blocks.{block_name}.layers[0]",
+            )
+            node = self._single(
+                only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
+            )
             assert node is not None
             return node
-        return self._seq(block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where)
+        return self._seq(
+            block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where
+        )
 
-    def _sequence(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+    def _sequence(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
         inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
-        return self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
-                         kind="sequence", label="sequence", where=where)
+        return self._seq(
+            args["layers"],
+            shape,
+            inner,
+            item.arg_pos.get("layers", item.body_pos),
+            name=name,
+            kind="sequence",
+            label="sequence",
+            where=where,
+        )
 
-    def _repeat(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+    def _repeat(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
         times = int(args["times"])
         if times > limits.MAX_REPEAT:
             raise LimitError(
@@ -558,48 +701,88 @@ class Resolver:
         copies: list[ir.Node] = []
         current = shape
         for i in range(times):
+            if i == 2:
+                self._project_repeat(times, copies[1], where, ctx)
             scope = dict(ctx.scope)
             scope["index"] = i
             if args["stride"] is not None:
-                scope["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
+                scope["stride"] = (
+                    list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
+                )
                 if i:
                     scope["stride"] = 1
             copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), scope, ctx.depth)
             if len(raw) == 1:
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
-                inner = split_item(raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]")
+                inner = split_item(
+                    raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]"
+                )
                 node = self._single(inner, str(i), current, copy_ctx)
                 if node is None:
                     continue
             else:
-                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
+                node = self._seq(
+                    raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where
+                )
             copies.append(node)
             current = node.out_shape
         return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
 
+    def _project_repeat(self, times: int, second: ir.Node, where: ir.Where, ctx: _Ctx) -> None:
+        """Refuse at once a repeat whose remaining copies, each the size of the second, exceed the layer limit
+        (rather than expanding copies for seconds first). The second copy stands for the rest: they share its
+        stride of 1."""
+        per_copy = sum(1 for _ in ir.iter_layers(second))
+        projected = self.layer_count + per_copy * (times - 2)
+        if projected > limits.MAX_LAYERS:
+            raise LimitError(
+                f"repeating {times:,} copies of {per_copy:,} layers expands the network to more than "
+                f"{limits.MAX_LAYERS:,} layers",
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
+                hint="check 'times' of repeats and the depth variables",
+            )
+
     def _single(self, item: Item, name: str, shape: ir.Shape, ctx: _Ctx) -> ir.Node | None:
         scope = self._scope_with_shape(ctx.scope, shape)
-        if item.when is not None and not self._value(item.when, scope, item.pos, f"{ctx.spec_path}.when"):
+        if not self._when(item, scope, ctx.spec_path):
             return None
         verb, body, block_name = self._verb(item, scope, ctx.spec_path)
         inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth)
         return self._item(item, verb, body, block_name, name, shape, inner)
 
-    def _concat(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+    def _concat(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
         branches_raw: Mapping[str, Any] = args["branches"]
         bpos = item.arg_pos.get("branches", item.body_pos)
         branches: list[ir.Sequence] = []
         for bname, raw in branches_raw.items():
-            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
+            bctx = _Ctx(
+                f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth
+            )
             branches.append(
-                self._seq(raw, shape, bctx, pos_of(branches_raw, bname, bpos), name=bname, kind="branch", label=bname,
-                          where=where)
+                self._seq(
+                    raw,
+                    shape,
+                    bctx,
+                    pos_of(branches_raw, bname, bpos),
+                    name=bname,
+                    kind="branch",
+                    label=bname,
+                    where=where,
+                )
             )
         outs = [b.out_shape for b in branches]
         if any(len(o) != 3 for o in outs):
             raise ShapeError(
                 "concat joins feature maps along channels, but a branch ends in a flat vector",
-                file=self.file, line=where.line, column=where.column, path=ctx.path,
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
                 hint="flatten after the concat, not inside a branch",
             )
         sizes = {(o[0], o[1]) for o in outs}
@@ -607,41 +790,70 @@ class Resolver:
             listed = ", ".join(f"{b.name} {b.out_shape[0]}×{b.out_shape[1]}" for b in branches)
             raise ShapeError(
                 f"concatenated branches must have the same height and width, but give {listed}",
-                file=self.file, line=where.line, column=where.column, path=ctx.path,
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
                 hint="use the same stride in every branch and 'same' padding (pad pooling branches too)",
             )
         out = (outs[0][0], outs[0][1], sum(o[2] for o in outs))
         self._check_shape(out, (where.line or 1, where.column or 1), ctx.path)
         return ir.Concat(name, ctx.path, tuple(branches), shape, out, where)
 
-    def _residual(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+    def _residual(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
         inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
         act = args["activation"]
         reserved = ("shortcut", "add") + ((act,) if act else ())
-        body = self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
-                         kind="residual-body", label="body", where=where, reserved=reserved)
+        body = self._seq(
+            args["layers"],
+            shape,
+            inner,
+            item.arg_pos.get("layers", item.body_pos),
+            name=name,
+            kind="residual-body",
+            label="body",
+            where=where,
+            reserved=reserved,
+        )
         out = body.out_shape
         kind = str(args["shortcut"])
         same = out == shape
         if kind.startswith("identity-or-"):
             kind = "identity" if same else kind.removeprefix("identity-or-")
-        located = {"file": self.file, "line": where.line, "column": where.column, "path": ctx.path}
+        located: dict[str, Any] = {"file": self.file, "line": where.line, "column": where.column, "path": ctx.path}
         if kind == "none":
             post = self._post_activation(act, out, ctx, where, item)
             children = body.children + ((post,) if post else ())
-            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where)
+            return ir.Sequence(
+                name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where
+            )
         if len(shape) != 3 or len(out) != 3:
-            raise ShapeError("a residual block needs feature maps on both ends", **located)
+            raise ShapeError(
+                f"a residual block needs feature maps on both ends, but goes from {_fmt(shape)} to {_fmt(out)}",
+                hint="keep flatten and linear layers outside residual blocks",
+                **located,
+            )
         if kind == "identity":
             if not same:
                 raise ShapeError(
-                    f"cannot add the block's output {_fmt(out)} to its input {_fmt(shape)} through an identity shortcut",
-                    hint="use 'shortcut: projection' (a learned 1×1 conv, W_s) or 'shortcut: zero-pad' "
-                    "(fixed: subsample and pad channels with zeros)",
+                    f"cannot add the block's output {_fmt(out)} to its input {_fmt(shape)} "
+                    "through an identity shortcut",
+                    hint=_shortcut_advice(shape, out),
                     **located,
                 )
-            return ir.Residual(name, ctx.path, body, None, "identity", shape, out, where,
-                               self._post_activation(act, out, ctx, where, item))
+            return ir.Residual(
+                name,
+                ctx.path,
+                body,
+                None,
+                "identity",
+                shape,
+                out,
+                where,
+                self._post_activation(act, out, ctx, where, item),
+            )
         stride = self._shortcut_stride(shape, out, located)
         spath = ir.join_path(ctx.path, "shortcut")
         swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
@@ -649,33 +861,73 @@ class Resolver:
         layers: list[ir.Node] = []
         if kind == "projection":
             conv_args = {
-                "out": out[2], "kernel": (1, 1), "stride": (stride, stride), "padding": (0, 0), "dilation": (1, 1),
-                "groups": 1, "bias": not args["shortcut_bn"], "connections": None,
+                "out": out[2],
+                "kernel": (1, 1),
+                "stride": (stride, stride),
+                "padding": (0, 0),
+                "dilation": (1, 1),
+                "groups": 1,
+                "bias": not args["shortcut_bn"],
+                "connections": None,
             }
-            conv = self._layer("conv", conv_args, "conv", shape, _Ctx(sctx.spec_path, ir.join_path(spath, "conv"),
-                                                                        ctx.scope, ctx.depth), swhere, item.pos)
+            conv = self._layer(
+                "conv",
+                conv_args,
+                "conv",
+                shape,
+                _Ctx(sctx.spec_path, ir.join_path(spath, "conv"), ctx.scope, ctx.depth),
+                swhere,
+                item.pos,
+            )
             layers.append(conv)
             if args["shortcut_bn"]:
-                layers.append(self._layer("bn", {"eps": 1e-5}, "bn", conv.out_shape,
-                                          _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
-                                          swhere, item.pos))
+                layers.append(
+                    self._layer(
+                        "bn",
+                        {"eps": 1e-5},
+                        "bn",
+                        conv.out_shape,
+                        _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
+                        swhere,
+                        item.pos,
+                    )
+                )
         else:  # zero-pad
             if out[2] < shape[2]:
                 raise ShapeError(
                     f"a zero-padding shortcut can only add channels, but the block goes from {shape[2]} to {out[2]}",
-                    hint="use 'shortcut: projection'", **located,
+                    hint="use 'shortcut: projection'",
+                    **located,
                 )
-            layers.append(self._layer("zero_pad", {"stride": stride, "out": out[2]}, "pad", shape,
-                                      _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
-                                      swhere, item.pos))
+            layers.append(
+                self._layer(
+                    "zero_pad",
+                    {"stride": stride, "out": out[2]},
+                    "pad",
+                    shape,
+                    _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
+                    swhere,
+                    item.pos,
+                )
+            )
         if layers[-1].out_shape != out:
             raise ShapeError(
                 f"the {kind} shortcut gives {_fmt(layers[-1].out_shape)} but the block gives {_fmt(out)}",
-                hint="make the block's spatial size an exact division of its input", **located,
+                hint="make the block's spatial size an exact division of its input",
+                **located,
             )
         shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
-        return ir.Residual(name, ctx.path, body, shortcut, kind, shape, out, where,
-                           self._post_activation(act, out, ctx, where, item))
+        return ir.Residual(
+            name,
+            ctx.path,
+            body,
+            shortcut,
+            kind,
+            shape,
+            out,
+            where,
+            self._post_activation(act, out, ctx, where, item),
+        )
 
     def _post_activation(
         self, act: str | None, shape: ir.Shape, ctx: _Ctx, where: ir.Where, item: Item
@@ -687,24 +939,43 @@ class Resolver:
 
     @staticmethod
     def _shortcut_stride(shape: ir.Shape, out: ir.Shape, located: Mapping[str, Any]) -> int:
-        for s in range(1, max(shape[0], shape[1]) + 1):
-            if -(-shape[0] // s) == out[0] and -(-shape[1] // s) == out[1]:
-                return s
+        stride = _whole_stride(shape, out)
+        if stride is not None:
+            return stride
         raise ShapeError(
             f"no shortcut stride maps the input {shape[0]}×{shape[1]} onto the block's output {out[0]}×{out[1]}",
-            hint="a residual block may only shrink height and width by a whole stride", **located,
+            hint="a residual block may only shrink height and width by a whole stride",
+            **located,
         )
 
-    def _scale(self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where) -> ir.Node:
+    def _scale(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
         inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
-        gate = self._seq(args["layers"], shape, inner, item.arg_pos.get("layers", item.body_pos), name=name,
-                         kind="scale-gate", label="gate", where=where)
+        gate = self._seq(
+            args["layers"],
+            shape,
+            inner,
+            item.arg_pos.get("layers", item.body_pos),
+            name=name,
+            kind="scale-gate",
+            label="gate",
+            where=where,
+        )
         g = gate.out_shape
-        if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
+        if (
+            len(shape) != 3
+            or len(g) != 3
+            or g[2] != shape[2]
+            or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1]))
+        ):
             raise ShapeError(
                 f"the gate gives {_fmt(g)}, which cannot multiply the input {_fmt(shape)}",
                 hint="end the gate with 1×1×C (as in squeeze-and-excitation) or the input's own shape",
-                file=self.file, line=where.line, column=where.column, path=ctx.path,
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
             )
         return ir.Scale(name, ctx.path, gate, shape, shape, where)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncost.analysis.registry import Field, get_op, is_op
-from cnncost.errors import SpecError, suggest
+from cnncost.errors import SpecError, kind_of, shown, suggest
 from cnncost.spec.yamlsafe import LocList, LocMap, Pos
 
 TOP_LEVEL: Mapping[str, str] = {
@@ -44,7 +44,11 @@ VARIANT_KEYS: Mapping[str, str] = {
     "documented": "figures documented for this variant",
     "source": "where this variant comes from",
 }
-BLOCK_KEYS: Mapping[str, str] = {"args": "arguments with defaults", "layers": "the block's layers", "description": ""}
+BLOCK_KEYS: Mapping[str, str] = {
+    "args": "arguments with defaults",
+    "layers": "the block's layers",
+    "description": "",
+}
 ITEM_KEYS = ("name", "when")
 
 SHORTCUTS = (
@@ -62,7 +66,9 @@ COMBINATORS: Mapping[str, Mapping[str, Field]] = {
     "sequence": {"layers": Field("layers")},
     "repeat": {
         "times": Field("int", minimum=0, help="number of copies"),
-        "stride": Field("pair", None, help="bound to the variable 'stride' in the first copy, 1 in the others"),
+        "stride": Field(
+            "pair", None, help="bound to the variable 'stride' in the first copy, 1 in the others"
+        ),
         "layers": Field("layers"),
     },
     "concat": {"branches": Field("branches", help="name: [layers] for each parallel branch")},
@@ -104,13 +110,20 @@ def key_pos(container: Any, key: str, default: Pos) -> Pos:
     return default
 
 
-def fail(message: str, *, file: str | None, pos: Pos | None, path: str | None = None, hint: str | None = None) -> SpecError:
+def fail(
+    message: str, *, file: str | None, pos: Pos | None, path: str | None = None, hint: str | None = None
+) -> SpecError:
     line, col = pos if pos else (None, None)
     return SpecError(message, file=file, line=line, column=col, path=path, hint=hint)
 
 
 def check_keys(
-    mapping: Mapping[str, Any], allowed: Mapping[str, Any] | tuple[str, ...], *, what: str, file: str | None, spec_path: str
+    mapping: Mapping[str, Any],
+    allowed: Mapping[str, Any] | tuple[str, ...],
+    *,
+    what: str,
+    file: str | None,
+    spec_path: str,
 ) -> None:
     for key in mapping:
         if key not in allowed:
@@ -130,7 +143,7 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
         return Item(raw, {}, None, None, pos, pos, {})
     if not isinstance(raw, Mapping):
         raise fail(
-            f"a layer must be an op name or a mapping, not {type(raw).__name__} {raw!r}",
+            f"a layer must be an op name or a mapping, not {kind_of(raw)} ({shown(raw)})",
             file=file,
             pos=pos,
             path=spec_path,
@@ -157,7 +170,7 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
         body = wrapped
     if not isinstance(body, Mapping):
         raise fail(
-            f"the arguments of '{verb}' must be a mapping, not {body!r}",
+            f"the arguments of '{verb}' must be a mapping, not {shown(body)}",
             file=file,
             pos=body_pos,
             path=spec_path,
@@ -166,7 +179,7 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
         raise fail(
-            f"layer name {name!r} is not a plain identifier",
+            f"layer name {shown(name)} is not a plain identifier",
             file=file,
             pos=pos_of(raw, "name", pos),
             path=spec_path,
@@ -185,7 +198,9 @@ def fields_for(verb: str, blocks: Mapping[str, Any]) -> Mapping[str, Field] | No
     return None
 
 
-def unknown_verb(verb: str, blocks: Mapping[str, Any], *, file: str | None, pos: Pos, spec_path: str) -> SpecError:
+def unknown_verb(
+    verb: str, blocks: Mapping[str, Any], *, file: str | None, pos: Pos, spec_path: str
+) -> SpecError:
     from cnncost.analysis.registry import op_names
 
     choices = [*op_names(), *COMBINATORS, *blocks, BLOCK_VERB]
@@ -202,7 +217,7 @@ def check_document(doc: Any, *, file: str | None) -> None:
     """Structural checks over the whole document, including blocks no layer uses and block cycles."""
     if not isinstance(doc, Mapping):
         raise fail(
-            f"the top level of a spec must be a mapping, not {type(doc).__name__}",
+            f"the top level of a spec must be a mapping, not {kind_of(doc)}",
             file=file,
             pos=getattr(doc, "pos", (1, 1)),
             hint="start with 'name: …', 'input: […]', 'layers: […]'",
@@ -218,19 +233,35 @@ def check_document(doc: Any, *, file: str | None) -> None:
             )
     for key in ("name", "description", "source"):
         if key in doc and not isinstance(doc[key], str):
-            raise fail(f"'{key}' must be text", file=file, pos=pos_of(doc, key, (1, 1)), path=key)
+            raise fail(
+                f"'{key}' must be text, not {kind_of(doc[key])}",
+                file=file,
+                pos=pos_of(doc, key, (1, 1)),
+                path=key,
+                hint=f'quote it: {key}: "…"',
+            )
     for key in ("variables", "variants", "blocks"):
         if key in doc and not isinstance(doc[key], Mapping):
-            raise fail(f"'{key}' must be a mapping of name: value", file=file, pos=pos_of(doc, key, (1, 1)), path=key)
+            raise fail(
+                f"'{key}' must be a mapping of name: value", file=file, pos=pos_of(doc, key, (1, 1)), path=key
+            )
     blocks: Mapping[str, Any] = doc.get("blocks") or {}
     for name, variant in (doc.get("variants") or {}).items():
         spec_path = f"variants.{name}"
         if not isinstance(variant, Mapping):
-            raise fail("a variant must be a mapping", file=file, pos=pos_of(doc["variants"], name, (1, 1)), path=spec_path)
+            raise fail(
+                "a variant must be a mapping",
+                file=file,
+                pos=pos_of(doc["variants"], name, (1, 1)),
+                path=spec_path,
+            )
         check_keys(variant, VARIANT_KEYS, what=f"variant '{name}'", file=file, spec_path=spec_path)
         if "variables" in variant and not isinstance(variant["variables"], Mapping):
             raise fail(
-                "'variables' must be a mapping", file=file, pos=pos_of(variant, "variables", (1, 1)), path=spec_path
+                "'variables' must be a mapping",
+                file=file,
+                pos=pos_of(variant, "variables", (1, 1)),
+                path=spec_path,
             )
     for name, block in blocks.items():
         spec_path = f"blocks.{name}"
@@ -246,10 +277,18 @@ def check_document(doc: Any, *, file: str | None) -> None:
                 hint="choose another name",
             )
         if not isinstance(block, Mapping):
-            raise fail("a block must be a mapping with 'args' and 'layers'", file=file, pos=bpos, path=spec_path)
+            raise fail(
+                "a block must be a mapping with 'args' and 'layers'", file=file, pos=bpos, path=spec_path
+            )
         check_keys(block, BLOCK_KEYS, what=f"block '{name}'", file=file, spec_path=spec_path)
         if "layers" not in block:
-            raise fail(f"block '{name}' has no 'layers'", file=file, pos=bpos, path=spec_path, hint="add 'layers: […]'")
+            raise fail(
+                f"block '{name}' has no 'layers'",
+                file=file,
+                pos=bpos,
+                path=spec_path,
+                hint="add 'layers: […]'",
+            )
         if "args" in block and not isinstance(block["args"], Mapping):
             raise fail(
                 "'args' must be a mapping of argument: default (null when required)",
@@ -327,7 +366,11 @@ def check_layers(raw: Any, blocks: Mapping[str, Any], *, file: str | None, spec_
                             path=f"{here}.branches",
                         )
                     check_layers(
-                        branch, blocks, file=file, spec_path=f"{here}.branches.{bname}", pos=pos_of(value, bname, vpos)
+                        branch,
+                        blocks,
+                        file=file,
+                        spec_path=f"{here}.branches.{bname}",
+                        pos=pos_of(value, bname, vpos),
                     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cnncost.errors import LimitError, SpecError
-from cnncost.spec.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 try:  # the C composer is much faster where libyaml is available
     _Loader: type = yaml.CSafeLoader
@@ -49,25 +49,37 @@ def _pos(node: yaml.Node) -> Pos:
 def read_text(path: Path) -> str:
     """The file's text, or a one-line SpecError saying why it cannot be read as a spec."""
     name = str(path)
-    if not path.exists():
-        raise SpecError("no such file", file=name, hint="check the path, or run 'cnncost list' for bundled networks")
-    if path.is_dir():
-        raise SpecError("is a directory, not a spec file", file=name, hint="name a .yaml file inside it")
     try:
+        if not path.exists():
+            raise SpecError(
+                "no such file", file=name, hint="check the path, or run 'cnncost list' for bundled networks"
+            )
+        if path.is_dir():
+            raise SpecError("is a directory, not a spec file", file=name, hint="name a .yaml file inside it")
+        if not path.is_file():
+            # a FIFO would block forever, a device such as /dev/zero would never end
+            raise SpecError("is not a regular file", file=name, hint="name a .yaml text file")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise LimitError(
-                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
-                file=name,
-                hint="a network description should be a few kilobytes; check that this is the right file",
-            )
-        raw = path.read_bytes()
+            raise _too_big(size, name)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
+        if len(raw) > MAX_FILE_BYTES:
+            raise _too_big(len(raw), name)
     except PermissionError:
-        raise SpecError("cannot read the file (permission denied)", file=name, hint="check its permissions") from None
+        raise SpecError(
+            "cannot read the file (permission denied)", file=name, hint="check its permissions"
+        ) from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise SpecError(
+            "is not a usable file name", file=repr(name), hint="check the path for stray characters"
+        ) from None
     except OSError as exc:
-        raise SpecError(f"cannot read the file ({exc.strerror})", file=name) from None
+        raise SpecError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
     if not raw.strip():
-        raise SpecError("the file is empty", file=name, hint="a spec needs at least 'name', 'input' and 'layers'")
+        raise SpecError(
+            "the file is empty", file=name, hint="a spec needs at least 'name', 'input' and 'layers'"
+        )
     if b"\x00" in raw:
         raise SpecError("this is a binary file, not a YAML spec", file=name, hint="name a .yaml text file")
     try:
@@ -82,9 +94,18 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def _too_big(size: int, name: str) -> LimitError:
+    return LimitError(
+        f"the file is over {MAX_FILE_BYTES:,} bytes ({size:,}), the limit for a spec",
+        file=name,
+        hint="a network description should be a few kilobytes; check that this is the right file",
+    )
+
+
 def parse(text: str, *, file: str | None) -> Any:
     """Parse YAML text into located plain data (see module doc)."""
     try:
+        _check_depth(text, file)  # before composing: libyaml's composer recurses and can crash on deep input
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -103,7 +124,9 @@ def parse(text: str, *, file: str | None) -> Any:
             "the YAML nests too deeply to read", file=file, hint=f"specs nest at most {MAX_YAML_DEPTH} levels"
         ) from None
     if node is None:
-        raise SpecError("the file holds no YAML document", file=file)
+        raise SpecError(
+            "the file holds no YAML document", file=file, hint="a spec needs at least 'name', 'input' and 'layers'"
+        )
     _check_size(node, file)
     return _Converter(file).convert(node, 0)
 
@@ -112,6 +135,25 @@ def load(path: Path) -> tuple[Any, str]:
     """Read and parse a spec file: (located data, text)."""
     text = read_text(path)
     return parse(text, file=os.fspath(path)), text
+
+
+def _check_depth(text: str, file: str | None) -> None:
+    """Refuse deep nesting from the event stream, which the parser produces without recursion."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise LimitError(
+                    f"the YAML nests more than {MAX_YAML_DEPTH} levels deep",
+                    file=file,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                    hint="flatten the structure; use blocks for reuse",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_size(root: yaml.Node, file: str | None) -> None:
@@ -164,16 +206,33 @@ def _check_size(root: yaml.Node, file: str | None) -> None:
     size(root, 0)
 
 
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _Converter:
     def __init__(self, file: str | None) -> None:
         self.file = file
         self.scalars = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()
+        self.trail: list[str] = []  # where the converter is: keys and [indices], for the error's path
+
+    def _path(self) -> str | None:
+        return "".join(self.trail).lstrip(".") or None
 
     def convert(self, node: yaml.Node, depth: int) -> Any:
         if id(node) in self.active:
             line, col = _pos(node)
-            raise SpecError("a YAML alias refers to itself", file=self.file, line=line, column=col)
+            raise SpecError("a YAML alias refers to itself", file=self.file, path=self._path(), line=line, column=col)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+            line, col = _pos(node)
+            raise SpecError(
+                f"the YAML tag '{node.tag}' is not allowed in specs",
+                file=self.file,
+                path=self._path(),
+                line=line,
+                column=col,
+                hint="remove the tag: specs hold plain numbers, strings, lists and mappings",
+            )
         if isinstance(node, yaml.MappingNode):
             self.active.add(id(node))
             try:
@@ -183,25 +242,75 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             self.active.add(id(node))
             try:
-                out = LocList(self.convert(item, depth + 1) for item in node.value)
+                out = LocList()
+                for index, item in enumerate(node.value):
+                    self.trail.append(f"[{index}]")
+                    out.append(self.convert(item, depth + 1))
+                    self.trail.pop()
             finally:
                 self.active.discard(id(node))
             out.pos = _pos(node)
             out.item_pos = [_pos(item) for item in node.value]
             return out
-        try:
-            value = self.scalars.construct_object(node)
-        except yaml.YAMLError as exc:
-            line, col = _pos(node)
-            raise SpecError(f"cannot read this value: {exc}", file=self.file, line=line, column=col) from None
+        value = self.scalar(node)
         if not isinstance(value, (str, int, float, bool, type(None))):
             line, col = _pos(node)
             raise SpecError(
                 f"unsupported YAML value of type {type(value).__name__}",
                 file=self.file,
+                path=self._path(),
                 line=line,
                 column=col,
                 hint="use numbers, strings, lists and mappings only",
+            )
+        return value
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A scalar's value; a one-line SpecError for a tag it does not fit (``!!int abc``) or an absurd number."""
+        line, col = _pos(node)
+        try:
+            value = self.scalars.construct_object(node)
+        except yaml.MarkedYAMLError as exc:
+            raise SpecError(
+                f"cannot read this value: {exc.problem or exc.context or 'invalid value'}",
+                file=self.file,
+                path=self._path(),
+                line=line,
+                column=col,
+                hint="use numbers, strings, lists and mappings only",
+            ) from None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, yaml.YAMLError):
+            # PyYAML's constructors fail with plain exceptions on a tagged scalar that is not what its tag says
+            # (``!!int abc``, ``!!bool maybe``) and on integers of thousands of digits.
+            digits = str(node.value).lstrip("+-").replace("_", "")
+            if node.tag == "tag:yaml.org,2002:int" and digits.isdigit():
+                raise LimitError(
+                    f"a number of {len(digits)} digits is absurdly large",
+                    file=self.file,
+                    path=self._path(),
+                    line=line,
+                    column=col,
+                    hint="no network has sizes or counts anywhere near this",
+                ) from None
+            shown = str(node.value)
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            raise SpecError(
+                f"cannot read {shown!r} as {tag}",
+                file=self.file,
+                path=self._path(),
+                line=line,
+                column=col,
+                hint="remove the tag, or write a plain number or word",
+            ) from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise LimitError(
+                f"a number of {len(str(abs(value)))} digits is absurdly large",
+                file=self.file,
+                path=self._path(),
+                line=line,
+                column=col,
+                hint="no network has sizes or counts anywhere near this",
             )
         return value
 
@@ -212,12 +321,15 @@ class _Converter:
         for key_node, value_node in node.value:
             line, col = _pos(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError("mapping keys must be plain words", file=self.file, line=line, column=col)
-            key = self.scalars.construct_object(key_node)
+                raise SpecError(
+                    "mapping keys must be plain words", file=self.file, path=self._path(), line=line, column=col
+                )
+            key = "<<" if key_node.tag == "tag:yaml.org,2002:merge" else self.scalar(key_node)
             if key == "<<":
                 raise SpecError(
                     "YAML merge keys ('<<') are not supported in specs",
                     file=self.file,
+                    path=self._path(),
                     line=line,
                     column=col,
                     hint="define a block and call it with arguments instead",
@@ -229,11 +341,14 @@ class _Converter:
                 raise SpecError(
                     f"duplicate key '{key}' (first at line {first[0]})",
                     file=self.file,
+                    path=self._path(),
                     line=line,
                     column=col,
                     hint="remove one of them",
                 )
+            self.trail.append(f".{key}")
             out[key] = self.convert(value_node, depth + 1)
+            self.trail.pop()
             out.key_pos[key] = (line, col)
             out.value_pos[key] = _pos(value_node)
         return out
