@@ -11,6 +11,7 @@ A string field is read as an expression over variables; a bare word that names n
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -71,11 +72,17 @@ _CMPOPS: Mapping[type, Callable[[Any, Any], bool]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression:
+    # Specs repeat the same few expressions thousands of times (ResNet-1202); parse each text once.
+    return ast.parse(text, mode="eval")
+
+
 def parse_expr(text: str) -> ast.Expression:
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression is longer than {MAX_EXPR_CHARS} characters")
     try:
-        return ast.parse(text.strip(), mode="eval")
+        return _parse(text.strip())
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython's parser gives up in these ways
         raise ExprError(
             f"cannot read '{text}' as an expression",
@@ -115,7 +122,7 @@ def _looks_like_expression(text: str) -> bool:
     if len(text) > MAX_EXPR_CHARS:
         return True  # let parse_expr refuse it by its length, without parsing it
     try:
-        ast.parse(text, mode="eval")
+        _parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

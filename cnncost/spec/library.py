@@ -53,11 +53,22 @@ def natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+_BUNDLED_DOCS: dict[Path, Any] = {}
+
+
+def _bundled_doc(path: Path) -> Any:
+    """A bundled file, read once per process (``list`` resolves every network; families share a file).
+    Resolution never mutates a document, so sharing it is safe."""
+    if path not in _BUNDLED_DOCS:
+        _BUNDLED_DOCS[path] = yamlsafe.load(path)[0]
+    return _BUNDLED_DOCS[path]
+
+
 @functools.lru_cache(maxsize=1)
 def _index() -> dict[str, Entry]:
     index: dict[str, Entry] = {}
     for path in sorted(bundled_dir().glob("*.yaml")):
-        doc, _ = yamlsafe.load(path)
+        doc = _bundled_doc(path)
         if not isinstance(doc, dict) or "name" not in doc:
             raise SpecError("bundled spec has no 'name'", file=str(path))
         variants = doc.get("variants") or {}
@@ -130,5 +141,4 @@ def locate(spec: str | Path) -> Located:
             or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml",
         )
     entry = index[spec]
-    doc, _ = yamlsafe.load(entry.file)
-    return Located(doc, str(entry.file), entry.variant)
+    return Located(_bundled_doc(entry.file), str(entry.file), entry.variant)
