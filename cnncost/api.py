@@ -36,9 +36,10 @@ Size = int | tuple[int, int] | None
 def _size(size: Size) -> tuple[int, int] | None:
     if size is None:
         return None
-    if isinstance(size, int):
-        return (size, size)
-    return (int(size[0]), int(size[1]))
+    pair = (size, size) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) for n in pair):
+        raise TypeError(f"size must be an int or a (height, width) pair of ints, not {size!r}")
+    return (pair[0], pair[1])
 
 
 def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | None = None) -> ir.Network:

@@ -3,6 +3,35 @@
 Every error carries the same facts the CLI prints on its single stderr line: the file, the line and column in
 that file (when the problem comes from YAML), the layer path, what is wrong and how to fix it. The CLI maps the
 family to an exit code in one place (``cli.main``); the Python API simply raises it.
+
+The family (``CnnCostError`` is also ``cnncost.CnnCostError``)::
+
+    CnnCostError                 base class; exit code 1
+    ├── SpecError                a spec cannot be read, parsed or validated: a missing, unreadable, empty,
+    │                            binary or non-UTF-8 file, broken YAML, duplicate keys, unknown keys, ops or
+    │                            blocks, wrong argument types, undefined variables, expressions that fail
+    │                            (``cnncost.spec.expr.ExprError`` is a SpecError)
+    ├── ShapeError               layers do not fit: a kernel larger than its padded input, channels not divisible
+    │                            by groups, a residual of mismatched shapes, concat branches of different H×W, …
+    ├── NotFoundError            no bundled network of that name (the closest names are suggested)
+    ├── LimitError               a meaninglessly large request, refused before any work: a file over the size
+    │                            limit, YAML nested too deep or expanding through aliases, too many layers, an
+    │                            absurd repeat, size, channel count or batch (``cnncost.spec.limits``)
+    ├── UsageError               exit code 2: a bad command-line or argument *value* (``--size 0``, ``--set`` of
+    │                            an unknown variable or an unreadable value, an output path in a missing folder)
+    ├── MissingDependencyError   an optional dependency (PyTorch, fvcore) is not installed
+    ├── DeviceError              exit code 2: the requested device cannot be used
+    └── CheckFailed              a documented figure, or PyTorch's count, disagrees with the analysis
+
+Every instance has ``message``, ``file``, ``line``, ``column``, ``path``, ``hint`` (each None when unknown) and
+``exit_code``; ``str(exc)`` is ``exc.one_line()``: ``FILE:LINE:COLUMN: PATH: message — hint``, never more than one
+line.
+
+The promise of ``cnncost.api`` (``analyze``, ``resolve``, ``compare``, ``verify``, ``build``, …): whatever *input*
+it is given — files, specs, network names, sizes, batches, variable values — it answers with a result or raises
+a member of this family. Any other exception escaping for bad input is a bug (``tests/test_bad_inputs.py`` and
+``tests/test_fuzz.py`` look for them). Arguments of the wrong Python *type* (``size="224"``, ``variables=[…]``)
+raise ``TypeError``, as everywhere in Python; ``KeyboardInterrupt`` passes through.
 """
 
 from __future__ import annotations

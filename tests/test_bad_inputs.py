@@ -321,3 +321,121 @@ def test_cli_process_exit_codes(tmp_path: Path) -> None:
         assert child.returncode == expected, child.stderr
         assert child.stdout == ""
         assert len(child.stderr.splitlines()) == 1, child.stderr
+
+
+# ------------------------------------------------------------------------------- files are written atomically
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_atomic_write_replaces_and_keeps_permissions(tmp_path: Path) -> None:
+    from cnncost.atomic import atomic_write, write_bytes, write_text
+
+    target = tmp_path / "results.json"
+    assert write_text(target, "old\n") == target
+    target.chmod(0o640)
+    with atomic_write(target) as handle:
+        handle.write("new ")
+        handle.write("content\n")
+    assert target.read_text() == "new content\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    write_bytes(tmp_path / "plot.png", b"\x89PNG\r\n")
+    assert (tmp_path / "plot.png").read_bytes() == b"\x89PNG\r\n"
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("interrupt", [RuntimeError, KeyboardInterrupt])
+def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path, interrupt: type[BaseException]) -> None:
+    from cnncost.atomic import atomic_write, write_text
+
+    target = tmp_path / "golden.txt"
+    write_text(target, "the old, complete file\n")
+    with pytest.raises(interrupt), atomic_write(target) as handle:
+        handle.write("half of the new fi")
+        raise interrupt()
+    assert target.read_text() == "the old, complete file\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_write_failing_rename_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnncost.atomic import write_text
+
+    target = tmp_path / "junit.xml"
+    write_text(target, "old")
+
+    def no_space(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.raises(CnnCostError) as info:
+        write_text(target, "new")
+    assert str(info.value) == f"cannot write {target}: no space left on device"
+    assert info.value.exit_code == 1
+    assert target.read_text() == "old" and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("missing/out.json", "does not exist"), ("", "it is a directory"), ("file.txt/out.json", "is not a directory")],
+    ids=["missing-directory", "a-directory", "under-a-file"],
+)
+def test_atomic_write_bad_target_is_usage(tmp_path: Path, name: str, fragment: str) -> None:
+    from cnncost.atomic import check_writable, write_text
+
+    (tmp_path / "file.txt").write_text("x")
+    target = tmp_path / name if name else tmp_path
+    with pytest.raises(errors.UsageError) as info:
+        check_writable(target)
+    assert fragment in str(info.value) and info.value.exit_code == 2
+    with pytest.raises(errors.UsageError):
+        write_text(target, "data")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_atomic_write_survives_ctrl_c(tmp_path: Path) -> None:
+    """A real Ctrl-C (SIGINT) while a process is half-way through writing leaves the old file as it was."""
+    import signal
+
+    target = tmp_path / "bench.json"
+    target.write_text("old results\n")
+    code = (
+        "import sys, time\n"
+        "from cnncost.atomic import atomic_write\n"
+        "with atomic_write(sys.argv[1]) as handle:\n"
+        "    handle.write('partial')\n"
+        "    handle.flush()\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "writing"
+    assert len(_leftovers(tmp_path)) == 1  # the new content is in a temporary file beside the target
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=30)
+    assert child.returncode != 0
+    assert target.read_text() == "old results\n"
+    assert _leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------------- misuse of the Python API's types
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"size": "224"},
+        {"size": (224,)},
+        {"size": True},
+        {"size": 22.4},
+        {"variables": ["width"]},
+        {"variables": {1: 2}},
+    ],
+    ids=["size-text", "size-one", "size-bool", "size-float", "variables-list", "variables-int-key"],
+)
+def test_api_wrong_types_raise_type_error(call: dict[str, Any]) -> None:
+    """Documented in cnncost.errors: a wrong Python type is a TypeError, like anywhere in Python."""
+    with pytest.raises(TypeError):
+        api.analyze("lenet5", **call)

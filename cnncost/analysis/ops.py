@@ -387,7 +387,7 @@ for _name, (_summary, _fields) in ACTIVATIONS.items():
 
 @register(
     "dropout",
-    fields={"p": Field("float", 0.5)},
+    fields={"p": Field("probability", 0.5, help="probability of zeroing an element, 0…1")},
     shape=_same_shape,
     summary="dropout (no cost at inference)",
     category="regularization",

@@ -27,8 +27,8 @@ class Field:
     """One argument of an op. ``kind`` tells the spec validator how to read it:
 
     ``int`` (a whole number ≥ ``minimum``), ``pair`` (an int or ``[h, w]``), ``padding`` (``pair`` or
-    ``same``/``valid``), ``groups`` (int or ``depthwise``), ``bool``, ``float``, ``connections`` (a list, per
-    output channel, of the input channels it sees).
+    ``same``/``valid``), ``groups`` (int or ``depthwise``), ``bool``, ``float``, ``probability`` (a float in
+    0…1), ``connections`` (a list, per output channel, of the input channels it sees).
     """
 
     kind: str

@@ -128,7 +128,11 @@ class Resolver:
                 pos_of(variant_vars, name, (1, 1)),
                 f"variants.{self.variant}.variables.{name}",
             )
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise TypeError(f"variables must be a mapping of name to value, not {type(overrides).__name__}")
         for name, value in (overrides or {}).items():
+            if not isinstance(name, str):
+                raise TypeError(f"variable names are strings, not {name!r}")
             if name not in chosen:
                 raise UsageError(
                     f"--set {name}: this network has no variable '{name}'",
@@ -438,10 +442,18 @@ class Resolver:
                     hint=f"write {key}: true or {key}: false",
                 )
             return value
-        if kind == "float":
+        if kind in ("float", "probability"):
             value = self._value(raw, scope, pos, here)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise fail(f"'{key}' must be a number, got {shown(value)}", file=self.file, pos=pos, path=here)
+            if kind == "probability" and not 0 <= value <= 1:
+                raise fail(
+                    f"'{key}' must be a probability between 0 and 1, got {shown(value)}",
+                    file=self.file,
+                    pos=pos,
+                    path=here,
+                    hint=f"e.g. {key}: 0.5",
+                )
             return float(value)
         if kind == "enum":
             value = self._value(raw, scope, pos, here)
