@@ -444,3 +444,23 @@ def test_cli_bench_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "precision fp32 · layout contiguous · compile off · CUDA graphs off · threads 1" in out
     assert f"torch {torch.__version__}" in out and "lenet5" in out
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit deprecations raised inside inductor
+def test_real_torch_compile_on_the_cpu() -> None:
+    """The compile road with the real torch.compile (inductor's C++ backend): first call reported apart, each
+    batch size compiled for its own static shape."""
+    import shutil
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("inductor needs a C++ compiler")
+    plain = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)
+    )
+    run = run_bench(
+        factory_of(plain), TINY_MACS, BenchConfig(device="cpu", batches=(1, 2), compile="default", **QUICK),
+        input_shape=(8, 8, 3),
+    )
+    assert [r.compile for r in run.results] == ["default", "default"], run.results[0].notes
+    assert all(r.first_call_ms > r.median_ms for r in run.results)  # compilation lands in the first call only

@@ -188,12 +188,10 @@ def select_backend(device: str) -> Backend:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """A CUDA or CPU allocation failure (also when wrapped by torch.compile)."""
-    if isinstance(exc, torch.OutOfMemoryError):
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
         return True
     text = str(exc).lower()
-    return isinstance(exc, (RuntimeError, MemoryError)) and (
-        "out of memory" in text or "can't allocate memory" in text or isinstance(exc, MemoryError)
-    )
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
 # ---------------------------------------------------------------------------------------------- global flags
@@ -203,7 +201,10 @@ def _has_new_precision_api() -> bool:
     # torch ≥ 2.9: per-backend ``fp32_precision`` strings. Mixing them with the legacy ``allow_tf32`` booleans
     # makes torch raise on the next read, so only one of the two APIs is ever touched.
     try:
-        return isinstance(torch.backends.cuda.matmul.fp32_precision, str)
+        conv = getattr(torch.backends.cudnn, "conv", None)
+        return isinstance(torch.backends.cuda.matmul.fp32_precision, str) and isinstance(
+            getattr(conv, "fp32_precision", None), str
+        )
     except (AttributeError, RuntimeError):
         return False
 

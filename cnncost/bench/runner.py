@@ -196,7 +196,15 @@ def run_bench(
             setup.threads = threads
             if progress is not None:
                 progress(ProgressEvent(name, cfg.batches[0], "build", 0.0))
-            module = _prepare(module_factory, backend, setup)
+            try:
+                module = _prepare(module_factory, backend, setup)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                raise DeviceError(
+                    f"{name}: the network's weights do not fit in the memory of {backend.name}",
+                    hint="use --precision bf16, a smaller variant (--set), or another --device",
+                ) from None
             if macs_per_image is None:
                 probe = _input(1, input_shape, backend, setup)
                 macs_per_image = count_flops(module, probe)[""] // 2
