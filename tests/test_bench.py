@@ -434,7 +434,7 @@ def test_table_states_the_conditions_and_flags() -> None:
     assert "CUDA graphs on" in text and "threads 16" in text
     assert "17.6%" in text  # % of peak of the good row (174.5 of 989 TFLOP/s)
     assert "noisy" in text
-    assert "ERROR: above peak" in text and "202.2% > peak!" in text
+    assert "ERROR: above peak" in text and "202%!" in text
     assert "989 TFLOP/s dense bf16" in text
 
 
@@ -446,7 +446,7 @@ def test_table_for_unknown_peak_says_how_to_give_one() -> None:
 
 
 def test_time_formatting() -> None:
-    from cnncost.render.bench import ms, rate, tflops
+    from cnncost.render.bench import fraction, ms, rate, tflops
 
     assert [ms(0.04522), ms(1.2345), ms(15.333), ms(1234.56)] == ["0.0452", "1.234", "15.33", "1,234.6"]
     assert rate(21_333.3) == "21.33 k" and rate(65.49) == "65.5"
@@ -456,6 +456,12 @@ def test_time_formatting() -> None:
         "52.3",
         "650",
         "—",
+    ]
+    assert [fraction(0.1764), fraction(None), fraction(2.022, above=True), fraction(5e6, above=True)] == [
+        "17.6%",
+        "—",
+        "202%!",
+        ">9999%!",
     ]
     assert math.isclose(sample_result().spread, 0.1 / 12)
 

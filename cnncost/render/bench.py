@@ -100,10 +100,12 @@ def tflops(value: float | None) -> str:
 
 
 def fraction(value: float | None, *, above: bool = False) -> str:
+    """A share of the peak or roofline: ``17.6%``; above the peak it ends in ``!`` (and is capped for width)."""
     if value is None:
         return num.NONE
-    text = f"{100 * value:.1f}%"
-    return f"{text} > peak!" if above else text
+    if above:
+        return f"{100 * value:.0f}%!" if value < 100 else ">9999%!"
+    return f"{100 * value:.1f}%"
 
 
 def spread(result: BenchResult) -> str:
@@ -214,8 +216,11 @@ def _row(r: BenchResult) -> list[str]:
     ]
 
 
-_HEADER = ("network", "batch", "first ms", "median ms", "IQR ms", "min ms", "images/s", "GMAC/s", "TFLOP/s",
-           "% peak", "flags")
+_HEADER = ("network", "batch", "first", "median", "IQR", "min", "images/s", "GMAC/s", "TFLOP/s", "% peak",
+           "flags")
+
+#: Columns that may wrap when the terminal is narrow ("0.0056 (3.8%)" breaks at its space; flags are words).
+_WRAPPING = ("IQR", "flags")
 
 
 def footer_lines(results: Sequence[BenchResult]) -> list[str]:
@@ -224,13 +229,16 @@ def footer_lines(results: Sequence[BenchResult]) -> list[str]:
     for peak, source, precision in peaks:
         if peak is None:
             lines.append(f"peak: unknown for this device in {precision} (give --peak TFLOPS to see % of peak)")
+        elif source == "--peak":
+            lines.append(f"peak: {peak:g} TFLOP/s {precision}, as given by --peak")
         else:
             lines.append(f"peak: {peak:g} TFLOP/s dense {precision} — {source}")
     for r in results:
         lines.extend(f"{r.name} batch {r.batch}: {note}" for note in r.notes)
     lines.append(
-        "times per forward pass of the whole batch: median, IQR and min over repeats after a timed first call "
-        "and a warm-up; TFLOP/s from the analytic MACs (FLOPs = 2 × MACs); noisy = IQR above 10% of the median"
+        "times in ms per forward pass of the whole batch: the first call on its own, then median, IQR and min over "
+        "repeats after a warm-up; TFLOP/s from the analytic MACs (FLOPs = 2 × MACs); noisy = IQR above 10% of "
+        "the median"
     )
     return lines
 
@@ -263,7 +271,8 @@ def bench_table(results: Sequence[BenchResult], *, width: int = 120, color: bool
     parts: list[Any] = [Text(line) for line in header_lines(results)]
     table = new_table()
     for i, name in enumerate(_HEADER):
-        table.add_column(name, justify="left" if i == 0 or i == len(_HEADER) - 1 else "right", no_wrap=i < 2)
+        last = i == len(_HEADER) - 1
+        table.add_column(name, justify="left" if i == 0 or last else "right", no_wrap=name not in _WRAPPING)
     for r in results:
         table.add_row(*_row(r))
     parts += [Text(""), table]
@@ -280,6 +289,14 @@ def bench_table(results: Sequence[BenchResult], *, width: int = 120, color: bool
         for layer in r.layers:
             lt.add_row(*_layer_row(layer))
         parts.append(lt)
+        if any(layer.roofline_fraction is not None and layer.roofline_fraction > 1 for layer in r.layers):
+            parts.append(
+                Text(
+                    "% roofline above 100%: the layer ran faster than the roofline allows at the stated memory "
+                    "bandwidth — its data came from cache, or the bandwidth (--bandwidth) is too low",
+                    style="dim",
+                )
+            )
     parts.append(Text(""))
     parts += [Text(line, style="dim") for line in footer_lines(results)]
     return to_text(parts, width=width, color=color)
