@@ -116,6 +116,9 @@ class Report:
     totals: Totals
     variables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str | None = None
+    #: Operators the counter could not cost, by name, with their call counts (``analyze_module`` only): listed,
+    #: never silently counted as zero. Empty for specs, whose every op has a formula.
+    unknown_ops: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def layers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.records if r.is_layer)
