@@ -11,20 +11,21 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_module",
-    "bench",
     "build",
     "check",
     "compare",
     "resolve",
+    "verify",
 ]
 
 if TYPE_CHECKING:
-    from cnncost.api import analyze, analyze_module, bench, build, check, compare, resolve
+    from cnncost.api import analyze, analyze_module, build, check, compare, resolve, verify
     from cnncost.errors import CnnCostError
 
 
 def __getattr__(name: str) -> Any:
     # The API is imported on first use, so `import cnncost` (and the CLI's start-up) stays light.
+    # Timing is `cnncost.api.bench(...)`: `cnncost.bench` is the timing package itself.
     if name == "CnnCostError":
         from cnncost.errors import CnnCostError
 
