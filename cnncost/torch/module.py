@@ -1,0 +1,1062 @@
+"""Analyze any ``nn.Module``: per-module output shapes, parameters, MACs and other ops, on the meta device.
+
+``analyze_module(model, (C, H, W))`` returns the same :class:`~cnncost.analysis.records.Report` as a spec's
+analysis. Nothing is allocated and no arithmetic runs: a copy of the model whose parameters and buffers live on
+the meta device (shapes only) runs one forward pass on a meta input, in eval mode and without autograd, and two
+observers watch it:
+
+- forward hooks on every module give each module's input and output shapes and the module tree (the rows);
+- a ``TorchFunctionMode`` sees every Python-level torch call (``F.conv2d``, ``torch.cat``, ``x + y``) and a
+  ``TorchDispatchMode`` every aten operator it becomes; each operator is costed by a formula on its shapes and
+  charged to the innermost running module, inside the Python-level call that issued it.
+
+How a row is costed:
+
+- A module of a type the op registry knows, exactly (``type(m) is nn.Conv2d``, not a subclass, whose ``forward``
+  may do anything): the registry's formula for that op — the very formula a spec's layer gets, so a module built
+  from a spec analyzes to the spec's own rows. The operators it issues inside are not costed again.
+- Any other module without children (a custom layer): the sum of the aten operators it issued.
+- Work a container does in its own ``forward`` (``out += identity``, ``torch.cat``, ``F.relu(x)``): one row per
+  kind of call under the container, named like the spec engine's merge rows (``layer1.0.add``,
+  ``inception.concat``, ``features.relu``).
+
+Aten operators by category (per call, batch included): ``convolution`` — MACs ``N·prod(W)·prod(out spatial)``
+(transposed: input spatial), bias = output elements when it has one; ``mm``/``addmm``/``bmm``/``baddbmm`` —
+MACs ``b·m·k·n``, bias = output elements for the ``add`` forms; batch norm — 2 × elements; layer and group norm —
+``normalization`` 2 × elements (scale and shift; the statistics are not counted); activations and softmax —
+output elements; max/avg pooling — output elements × window area; adaptive pooling — the sum of its windows;
+``mean``/``amax`` (global pooling written as a reduction) — input elements; ``add`` of two tensors of the
+output's shape — ``residual``; other adds, ``mul``, ``div`` and pointwise math — ``elementwise``, output
+elements; views, copies, concatenation, padding, nearest upsampling — no arithmetic. Any other operator is listed
+in ``Report.unknown_ops`` with its call count: never silently zero.
+
+MACs, like FlopCounterMode's FLOPs, are exactly conv and matrix-multiply work: ``2 × macs`` equals what
+FlopCounterMode reports for the same module, operator for operator.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import itertools
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode, resolve_name
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
+from cnncost.analysis.records import Record, Report, Totals
+from cnncost.analysis.registry import get_op
+from cnncost.errors import (
+    CnnCostError,
+    LimitError,
+    MissingDependencyError,
+    NotFoundError,
+    ShapeError,
+    UsageError,
+    suggest,
+)
+from cnncost.ir import Shape
+from cnncost.spec.limits import MAX_BATCH
+
+#: Default input for ``--module`` models when no ``--input-shape`` is given (torch's C, H, W order).
+DEFAULT_INPUT_SHAPE = (3, 224, 224)
+
+#: The largest input a module analysis accepts, in elements per image (a 16k×16k RGB image).
+MAX_INPUT_ELEMENTS = 3 * 16384 * 16384
+
+# --------------------------------------------------------------------------------------- aten operators
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _prod(dims: Sequence[int]) -> int:
+    return math.prod(int(d) for d in dims)
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+#: Operators that move, view, copy or create memory: no arithmetic.
+FREE_ATEN = _words(
+    """
+    view _unsafe_view reshape _reshape_alias t transpose permute expand expand_as squeeze unsqueeze flatten
+    unflatten slice select index index_select narrow split split_with_sizes unbind chunk cat stack clone
+    contiguous detach alias as_strided _to_copy copy_ to empty empty_like empty_strided new_empty new_empty_strided
+    zeros zeros_like ones ones_like full full_like fill_ zero_ new_zeros new_ones new_full constant_pad_nd pad
+    lift_fresh lift_fresh_copy reflection_pad1d reflection_pad2d reflection_pad3d replication_pad1d
+    replication_pad2d replication_pad3d upsample_nearest1d upsample_nearest2d upsample_nearest3d
+    _upsample_nearest_exact1d _upsample_nearest_exact2d _upsample_nearest_exact3d flip roll repeat pixel_shuffle
+    pixel_unshuffle channel_shuffle native_channel_shuffle arange _unsafe_index dropout feature_dropout
+    alpha_dropout sym_size sym_stride sym_numel sym_storage_offset
+    """
+)
+
+_BATCH_NORM = frozenset(
+    {
+        "native_batch_norm",
+        "_native_batch_norm_legit",
+        "_native_batch_norm_legit_no_training",
+        "_native_batch_norm_legit_functional",
+        "cudnn_batch_norm",
+        "miopen_batch_norm",
+    }
+)
+_OTHER_NORM = frozenset({"native_layer_norm", "native_group_norm"})
+_ACTIVATION = _words(
+    """
+    relu relu_ hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ silu silu_ gelu gelu_ hardswish hardswish_
+    hardsigmoid hardsigmoid_ leaky_relu leaky_relu_ elu elu_ _softmax _log_softmax _prelu_kernel prelu mish mish_
+    softplus clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ threshold threshold_ log_sigmoid_forward
+    celu celu_ selu selu_ rrelu_with_noise softshrink hardshrink
+    """
+)
+_WINDOW_POOL = frozenset(
+    {
+        "max_pool1d",
+        "max_pool2d",
+        "max_pool3d",
+        "max_pool1d_with_indices",
+        "max_pool2d_with_indices",
+        "max_pool3d_with_indices",
+        "avg_pool1d",
+        "avg_pool2d",
+        "avg_pool3d",
+    }
+)
+_ADAPTIVE_POOL = frozenset(
+    {
+        "_adaptive_avg_pool2d",
+        "_adaptive_avg_pool3d",
+        "adaptive_avg_pool1d",
+        "adaptive_max_pool1d",
+        "adaptive_max_pool2d",
+        "adaptive_max_pool3d",
+    }
+)
+_REDUCTION_POOL = frozenset({"mean", "amax", "amin"})
+_ADD = frozenset({"add", "add_"})
+_POINTWISE = _words(
+    """
+    sub sub_ rsub mul mul_ div div_ pow pow_ sqrt sqrt_ rsqrt rsqrt_ exp exp_ log log_ neg neg_ reciprocal
+    reciprocal_ abs abs_ addcmul addcmul_ addcdiv addcdiv_ lerp lerp_ square sum maximum minimum where erf erf_
+    sin cos
+    """
+)
+_MATMUL = frozenset({"mm", "addmm", "bmm", "baddbmm"})
+
+
+@dataclass
+class _Cost:
+    """What one aten operator (or a group of them) costs: MACs and other ops by category, batch included."""
+
+    macs: int = 0
+    other: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+    free: bool = True
+
+    def add(self, other: _Cost) -> None:
+        self.macs += other.macs
+        self.other.update(other.other)
+        self.unknown.update(other.unknown)
+        self.free = self.free and other.free
+
+
+def _adaptive_windows(n: int, o: int) -> int:
+    # PyTorch's adaptive pooling: window i spans [floor(i·n/o), ceil((i+1)·n/o)); their lengths summed.
+    return sum(-(-((i + 1) * n) // o) - (i * n) // o for i in range(o))
+
+
+def _aten_cost(name: str, args: Sequence[Any], out: Any) -> _Cost:
+    """The cost of one aten operator call by its overload-packet ``name`` (see the module docstring)."""
+    result = _first_tensor(out)
+    out_el = result.numel() if result is not None else 0
+    cost = _Cost(free=False)
+    if name in FREE_ATEN:
+        return _Cost()
+    if name in ("convolution", "_convolution"):
+        x, w, bias, transposed = args[0], args[1], args[2], bool(args[6])
+        assert result is not None
+        spatial = x.shape[2:] if transposed else result.shape[2:]
+        cost.macs = int(x.shape[0]) * _prod(w.shape) * _prod(spatial)
+        if bias is not None:
+            cost.other["bias"] = out_el
+    elif name in _MATMUL:
+        a, b = (args[1], args[2]) if name in ("addmm", "baddbmm") else (args[0], args[1])
+        cost.macs = _prod(a.shape) * int(b.shape[-1])
+        if name in ("addmm", "baddbmm"):
+            cost.other["bias"] = out_el
+    elif name in _BATCH_NORM:
+        cost.other["batchnorm"] = 2 * args[0].numel()
+    elif name in _OTHER_NORM:
+        cost.other["normalization"] = 2 * args[0].numel()
+    elif name in _ACTIVATION:
+        cost.other["activation"] = out_el
+    elif name in _WINDOW_POOL:
+        kernel = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
+        dims = (result.dim() - 2) if result is not None else len(kernel)
+        window = _prod(kernel) if len(kernel) == dims else int(kernel[0]) ** dims
+        cost.other["pooling"] = out_el * window
+    elif name in _ADAPTIVE_POOL:
+        x = args[0]
+        assert result is not None
+        spatial = len(result.shape) - 2 if x.dim() == result.dim() else len(args[1])
+        lead = _prod(result.shape[: result.dim() - spatial])
+        windows = 1
+        for n, o in zip(x.shape[-spatial:], result.shape[-spatial:], strict=True):
+            windows *= _adaptive_windows(int(n), int(o))
+        cost.other["pooling"] = lead * windows
+    elif name in _REDUCTION_POOL:
+        cost.other["pooling"] = args[0].numel()
+    elif name in _ADD:
+        a, b = args[0], args[1]
+        same = (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and result is not None
+            and tuple(a.shape) == tuple(b.shape) == tuple(result.shape)
+            and a.dim() > 0
+        )
+        cost.other["residual" if same else "elementwise"] = out_el
+    elif name in _POINTWISE:
+        cost.other["elementwise"] = out_el if name != "sum" else args[0].numel()
+    else:
+        cost.unknown[f"aten.{name}"] += 1
+    return cost
+
+
+# --------------------------------------------------------------------------------------- known modules
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    first, second = value
+    return (int(first), int(second))
+
+
+def _conv_padding(module: nn.Conv2d) -> tuple[int, int]:
+    padding = module.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0)
+        (k_h, k_w), (d_h, d_w) = module.kernel_size, module.dilation
+        return (d_h * (k_h - 1) // 2, d_w * (k_w - 1) // 2)
+    return _pair(padding)
+
+
+_ACTIVATION_MODULES: Mapping[type[nn.Module], str] = {
+    nn.ReLU: "relu",
+    nn.ReLU6: "relu6",
+    nn.Tanh: "tanh",
+    nn.Sigmoid: "sigmoid",
+    nn.Softmax: "softmax",
+    nn.SiLU: "silu",
+    nn.Hardswish: "hardswish",
+    nn.Hardsigmoid: "hardsigmoid",
+    nn.GELU: "gelu",
+}
+
+
+def _adaptive_size(size: Any, x: torch.Tensor) -> tuple[int, int]:
+    h, w = (size, size) if isinstance(size, int) or size is None else size
+    return (int(x.shape[2]) if h is None else int(h), int(x.shape[3]) if w is None else int(w))
+
+
+def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, Any]] | None:
+    """The registry op and arguments standing for ``module`` on input ``x``, or None when the registry's formula
+    does not describe it (another type, a subclass, an input of another rank, a variant the formula ignores)."""
+    if x is None:
+        return None
+    kind, rank = type(module), x.dim()
+    if kind is nn.Conv2d and rank == 4:
+        m = module
+        assert isinstance(m, nn.Conv2d)
+        return "conv", {
+            "out": m.out_channels,
+            "kernel": _pair(m.kernel_size),
+            "stride": _pair(m.stride),
+            "padding": _conv_padding(m),
+            "dilation": _pair(m.dilation),
+            "groups": m.groups,
+            "bias": m.bias is not None,
+            "connections": None,
+        }
+    if kind is nn.Linear and rank == 2:
+        assert isinstance(module, nn.Linear)
+        return "linear", {"out": module.out_features, "bias": module.bias is not None}
+    if kind in (nn.BatchNorm2d, nn.BatchNorm1d) and rank == (4 if kind is nn.BatchNorm2d else 2):
+        assert isinstance(module, nn.modules.batchnorm._BatchNorm)
+        return ("bn", {"eps": module.eps}) if module.affine else None
+    if kind in (nn.MaxPool2d, nn.AvgPool2d) and rank == 4:
+        assert isinstance(module, (nn.MaxPool2d, nn.AvgPool2d))
+        if isinstance(module, nn.MaxPool2d) and _pair(module.dilation) != (1, 1):
+            return None
+        kernel = _pair(module.kernel_size)
+        stride = kernel if module.stride is None else _pair(module.stride)
+        return ("maxpool" if kind is nn.MaxPool2d else "avgpool"), {
+            "kernel": kernel,
+            "stride": stride,
+            "padding": _pair(module.padding),
+            "ceil_mode": bool(module.ceil_mode),
+            "dilation": (1, 1),
+        }
+    if kind in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) and rank == 4:
+        assert isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+        size = _adaptive_size(module.output_size, x)
+        average = kind is nn.AdaptiveAvgPool2d
+        if size == (1, 1):
+            return ("global_avgpool" if average else "global_maxpool"), {}
+        return ("adaptive_avgpool", {"size": size}) if average else None
+    if kind is nn.Flatten and rank >= 2:
+        assert isinstance(module, nn.Flatten)
+        return ("flatten", {}) if module.start_dim == 1 and module.end_dim == -1 else None
+    if kind is nn.Dropout:
+        assert isinstance(module, nn.Dropout)
+        return "dropout", {"p": float(module.p)}
+    if kind is nn.LeakyReLU:
+        assert isinstance(module, nn.LeakyReLU)
+        return "leaky_relu", {"slope": float(module.negative_slope)}
+    if kind in _ACTIVATION_MODULES:
+        return _ACTIVATION_MODULES[kind], {}
+    if kind is nn.LocalResponseNorm and rank == 4:
+        assert isinstance(module, nn.LocalResponseNorm)
+        return "lrn", {"size": module.size, "alpha": module.alpha, "beta": module.beta, "k": module.k}
+    return _cnncost_op(module, rank)
+
+
+def _cnncost_op(module: nn.Module, rank: int) -> tuple[str, dict[str, Any]] | None:
+    """cnncost's own builder modules (LeNet-5's connection table, ResNet's zero-padding shortcut)."""
+    from cnncost.torch.build import ConnectionConv, ZeroPadShortcut
+
+    if type(module) is ZeroPadShortcut and rank == 4:
+        assert isinstance(module, ZeroPadShortcut)
+        return "zero_pad", {"stride": module.stride, "out": module.out}
+    if type(module) is ConnectionConv and rank == 4:
+        assert isinstance(module, ConnectionConv)
+        first = next(m for m in module.children() if isinstance(m, nn.Conv2d))
+        return "conv", {
+            "out": len(module.rows),
+            "kernel": _pair(first.kernel_size),
+            "stride": _pair(first.stride),
+            "padding": _pair(first.padding),  # type: ignore[arg-type]
+            "dilation": _pair(first.dilation),
+            "groups": 1,
+            "bias": first.bias is not None,
+            "connections": module.rows,
+        }
+    return None
+
+
+# --------------------------------------------------------------------------------------- observation
+
+
+def ir_shape(torch_shape: Sequence[int]) -> Shape:
+    """A torch shape with its batch dimension as cnncost writes it: ``(N, C, H, W)`` → ``(H, W, C)``,
+    ``(N, F)`` → ``(F,)``; other ranks keep torch's order without the batch."""
+    dims = tuple(int(d) for d in torch_shape[1:])
+    if len(dims) == 3:
+        c, h, w = dims
+        return (h, w, c)
+    return dims
+
+
+#: Python-level calls, by the name ``torch.overrides.resolve_name`` gives them, and the row they make when a
+#: container issues them itself. Any other call makes a row named by its last word (``relu``, ``max_pool2d``).
+_CALL_LABELS: Mapping[str, str] = {
+    "torch.Tensor.add": "add",
+    "torch.Tensor.add_": "add",
+    "torch.add": "add",
+    "torch.Tensor.__radd__": "add",
+    "torch.Tensor.mul": "multiply",
+    "torch.Tensor.mul_": "multiply",
+    "torch.mul": "multiply",
+    "torch.Tensor.__rmul__": "multiply",
+    "torch.cat": "concat",
+    "torch.concat": "concat",
+    "torch.concatenate": "concat",
+    "torch.stack": "concat",
+    "torch.nn.functional.conv1d": "conv",
+    "torch.nn.functional.conv2d": "conv",
+    "torch.nn.functional.conv3d": "conv",
+    "torch.nn.functional.linear": "linear",
+    "torch.matmul": "matmul",
+    "torch.Tensor.matmul": "matmul",
+    "torch.Tensor.__matmul__": "matmul",
+    "torch.mm": "matmul",
+    "torch.Tensor.mm": "matmul",
+    "torch.bmm": "matmul",
+    "torch.Tensor.bmm": "matmul",
+    "torch.addmm": "matmul",
+    "torch.baddbmm": "matmul",
+    "torch.einsum": "matmul",
+}
+
+#: Calls that always make a row when a container issues them, even though they do no arithmetic.
+_VISIBLE_FREE_CALLS = frozenset({"concat"})
+
+
+def call_name(func: Any) -> str:
+    """A torch callable's public name: ``torch.nn.functional.relu``, ``torch.Tensor.add``, ``torch.cat``."""
+    name = resolve_name(func)
+    if name:
+        return str(name)
+    module = getattr(func, "__module__", None) or ""
+    qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    return f"{module}.{qual}" if module else str(qual)
+
+
+def call_label(name: str) -> str:
+    """The row label of a call a container issues itself."""
+    if name in _CALL_LABELS:
+        return _CALL_LABELS[name]
+    return name.rsplit(".", 1)[-1].strip("_") or name
+
+
+@dataclass
+class _Row:
+    """A row being accumulated (batch included)."""
+
+    path: str
+    name: str
+    kind: str
+    op: str
+    depth: int
+    module_type: str
+    known: dict[str, Any] | None = None
+    input_shape: Shape = ()
+    output_shape: Shape = ()
+    calls: int = 0
+    in_elements: int = 0
+    out_elements: int = 0
+    macs: int = 0
+    other: Counter[str] = field(default_factory=Counter)
+    formula: str | None = None
+    functions: dict[str, list[int]] = field(default_factory=dict)
+    unknown: Counter[str] = field(default_factory=Counter)
+    params: int = 0
+    weights: dict[str, int] = field(default_factory=dict)
+    synthetic: bool = False
+    module_path: str | None = None  # the module's own path (None for rows of a container's own work)
+    used: set[int] = field(default_factory=set)  # ids of the parameters its calls were given
+
+
+@dataclass
+class _Frame:
+    path: str
+    row: _Row | None
+    absorbing: bool  # a known module: its formula stands for everything inside it
+    container: bool
+
+
+@dataclass
+class _Call:
+    name: str
+    first: torch.Tensor | None
+    cost: _Cost = field(default_factory=_Cost)
+    params: tuple[int, ...] = ()
+
+
+def _parameter_ids(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[int, ...]:
+    found: list[int] = []
+    for value in itertools.chain(args, kwargs.values()):
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        found.extend(id(v) for v in items if isinstance(v, nn.Parameter))
+    return tuple(found)
+
+
+class _Observer:
+    """The shared state of the hooks and both modes during the one forward pass."""
+
+    def __init__(self, model: nn.Module, batch: int, root_name: str) -> None:
+        self.model = model
+        self.batch = batch
+        self.root_name = root_name
+        self.rows: dict[str, _Row] = {}
+        self.order: list[_Row] = []
+        self.stack: list[_Frame] = []
+        self.call: _Call | None = None
+        self.unknown: Counter[str] = Counter()
+        self.module_paths = {path for path, _ in model.named_modules()}
+
+    # ---------------------------------------------------------------- rows
+
+    def _row(self, path: str, **kwargs: Any) -> _Row:
+        row = self.rows.get(path)
+        if row is None:
+            row = _Row(path=path, **kwargs)
+            self.rows[path] = row
+            self.order.append(row)
+        return row
+
+    def _display_path(self, path: str) -> str:
+        return path if path else self.root_name
+
+    # ---------------------------------------------------------------- module hooks
+
+    def pre_hook(self, path: str) -> Callable[[nn.Module, Any], None]:
+        def hook(module: nn.Module, inputs: Any) -> None:
+            if self.stack and self.stack[-1].absorbing:
+                self.stack.append(_Frame(path, None, True, False))
+                return
+            x = _first_tensor(inputs)
+            container = next(module.children(), None) is not None
+            known = known_op(module, x)
+            depth = path.count(".") if path else 0
+            type_name = type(module).__name__
+            if known is not None or not container:
+                shown = self._display_path(path)
+                op = known[0] if known is not None else type_name
+                row = self._row(
+                    shown,
+                    name=shown.rsplit(".", 1)[-1],
+                    kind="layer",
+                    op=op,
+                    depth=depth,
+                    module_type=type_name,
+                    known=dict(known[1]) if known is not None else None,
+                    module_path=path,
+                )
+                self.stack.append(_Frame(path, row, known is not None, False))
+            elif path:
+                row = self._row(
+                    path,
+                    name=path.rsplit(".", 1)[-1],
+                    kind="block",
+                    op=type_name,
+                    depth=depth,
+                    module_type=type_name,
+                    module_path=path,
+                )
+                self.stack.append(_Frame(path, row, False, True))
+            else:
+                self.stack.append(_Frame(path, None, False, True))  # the root container: no row of its own
+                return
+            if row.calls == 0 and x is not None:
+                row.input_shape = ir_shape(x.shape)
+            if x is not None:
+                row.in_elements += x.numel()
+
+        return hook
+
+    def post_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            frame = self.stack.pop() if self.stack else None
+            if frame is None or frame.row is None:
+                return
+            row = frame.row
+            y = _first_tensor(output)
+            if row.calls == 0 and y is not None:
+                row.output_shape = ir_shape(y.shape)
+            if y is not None:
+                row.out_elements += y.numel()
+            row.calls += 1
+            if frame.absorbing and row.known is not None:
+                x = _first_tensor(inputs)
+                if x is not None and y is not None:
+                    cost = get_op(row.op).cost(row.known, ir_shape(x.shape), ir_shape(y.shape))
+                    row.macs += cost.macs * self.batch
+                    row.other.update({k: v * self.batch for k, v in cost.other.items()})
+                    row.formula = row.formula or cost.formula
+
+        return hook
+
+    # ---------------------------------------------------------------- torch calls and aten operators
+
+    def begin_call(self, func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> _Call | None:
+        if self.call is not None:
+            return None
+        first = _first_tensor(args) if args else _first_tensor(kwargs)
+        self.call = _Call(call_name(func), first, params=_parameter_ids(args, kwargs))
+        return self.call
+
+    def end_call(self, call: _Call, result: Any) -> None:
+        self.call = None
+        frame = self.stack[-1] if self.stack else None
+        if frame is None or frame.absorbing:
+            return
+        cost = call.cost
+        label = call_label(call.name)
+        if cost.free and not cost.unknown and label not in _VISIBLE_FREE_CALLS:
+            return
+        y = _first_tensor(result)
+        if frame.container:
+            row = self._synthetic_row(frame, label, call, y)
+            row.used.update(call.params)
+        else:
+            assert frame.row is not None
+            row = frame.row
+        row.macs += cost.macs
+        row.other.update(cost.other)
+        row.unknown.update(cost.unknown)
+        self.unknown.update(cost.unknown)
+        stats = row.functions.setdefault(call.name, [0, 0, 0, 0, 0])
+        stats[0] += 1
+        stats[1] += call.first.numel() if call.first is not None else 0
+        stats[2] += y.numel() if y is not None else 0
+        stats[3] += cost.macs
+        stats[4] += cost.other.get("bias", 0)
+
+    def _synthetic_row(self, frame: _Frame, label: str, call: _Call, y: torch.Tensor | None) -> _Row:
+        base = f"{frame.path}.{label}" if frame.path else label
+        path = base if base not in self.module_paths else f"{base}()"
+        depth = (frame.path.count(".") + 1) if frame.path else 0
+        row = self._row(
+            path,
+            name=path.rsplit(".", 1)[-1],
+            kind="layer",
+            op=label,
+            depth=depth,
+            module_type="",
+            synthetic=True,
+        )
+        if row.calls == 0:
+            if call.first is not None:
+                row.input_shape = ir_shape(call.first.shape)
+            if y is not None:
+                row.output_shape = ir_shape(y.shape)
+        row.calls += 1
+        row.in_elements += call.first.numel() if call.first is not None else 0
+        row.out_elements += y.numel() if y is not None else 0
+        return row
+
+    def aten(self, func: Any, args: Sequence[Any], out: Any) -> None:
+        if self.stack and self.stack[-1].absorbing:
+            return
+        cost = _aten_cost(func._overloadpacket.__name__, args, out)
+        if self.call is not None:
+            self.call.cost.add(cost)
+            return
+        # An operator issued outside any Python-level torch call (from a hook or C++): its own one-off call.
+        bare = _Call(f"aten.{func._overloadpacket.__name__}", _first_tensor(args), cost)
+        self.end_call(bare, out)
+
+    # ---------------------------------------------------------------- results
+
+    def records(self) -> tuple[Record, ...]:
+        self._assign_params()
+        layers = {r.path: self._record(r, r.params, r.macs, r.other) for r in self.order if r.kind == "layer"}
+        group_params: Counter[str] = Counter()
+        group_macs: Counter[str] = Counter()
+        group_other: dict[str, Counter[str]] = {r.path: Counter() for r in self.order if r.kind != "layer"}
+        for path, rec in layers.items():
+            parent = path
+            while "." in parent:
+                parent = parent.rsplit(".", 1)[0]
+                if parent in group_other:
+                    group_params[parent] += rec.params
+                    group_macs[parent] += rec.macs
+                    group_other[parent].update(rec.other)
+        records = [
+            layers[r.path]
+            if r.kind == "layer"
+            else self._record(r, group_params[r.path], group_macs[r.path], group_other[r.path])
+            for r in self.order
+        ]
+        return tuple(_pre_order(records))
+
+    def _record(self, row: _Row, params: int, macs: int, other: Mapping[str, int]) -> Record:
+        args: dict[str, Any] = dict(row.known or {})
+        args["calls"] = row.calls
+        args["in_elements"] = row.in_elements
+        args["out_elements"] = row.out_elements
+        if row.module_type:
+            args["module"] = row.module_type
+        if row.kind == "layer" and row.known is None:
+            args["functions"] = MappingProxyType({k: tuple(v) for k, v in row.functions.items()})
+            if row.weights:
+                args["weights"] = MappingProxyType(dict(row.weights))
+        if row.unknown:
+            args["unknown"] = MappingProxyType(dict(row.unknown))
+        return Record(
+            path=row.path,
+            name=row.name,
+            kind=row.kind,
+            op=row.op,
+            depth=row.depth,
+            input_shape=row.input_shape,
+            output_shape=row.output_shape,
+            params=params,
+            macs=macs,
+            other=MappingProxyType({k: v for k, v in other.items() if v}),
+            formula=row.formula,
+            args=MappingProxyType(args),
+        )
+
+    def _assign_params(self) -> None:
+        """Every parameter once, on the row of the module that holds it (``sum(p.numel() for p in
+        model.parameters())`` in all): a leaf's row (or a known module's) gets all of its parameters; a
+        container's own parameter goes to the row of its own work whose call was given it (else its first such
+        row, else a ``parameters`` row); a module that never ran gets a row of its own (no shapes, no cost)."""
+        seen: set[int] = set()
+
+        def take(module: nn.Module, recurse: bool) -> dict[str, int]:
+            got: dict[str, int] = {}
+            for pname, p in module.named_parameters(recurse=recurse):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    got[pname] = p.numel()
+            return got
+
+        modules = dict(self.model.named_modules())
+        for row in self.order:
+            if row.kind == "layer" and row.module_path is not None:
+                row.weights = take(modules[row.module_path], recurse=True)
+                row.params = sum(row.weights.values())
+        for path, module in modules.items():
+            own = [(n, p) for n, p in module.named_parameters(recurse=False) if id(p) not in seen]
+            for pname, p in own:
+                seen.add(id(p))
+                target = self._param_row(path, module, id(p))
+                target.params += p.numel()
+                target.weights[pname] = p.numel()
+
+    def _param_row(self, path: str, module: nn.Module, param: int) -> _Row:
+        """The row a module's own parameter belongs to when no row took it with its module (see above)."""
+        if next(module.children(), None) is None:  # a leaf that never ran
+            shown = self._display_path(path)
+            return self._row(
+                shown,
+                name=shown.rsplit(".", 1)[-1],
+                kind="layer",
+                op=type(module).__name__,
+                depth=path.count("."),
+                module_type=type(module).__name__,
+                module_path=path,
+            )
+        prefix = f"{path}." if path else ""
+        mine = [r for r in self.order if r.synthetic and r.path.startswith(prefix) and "." not in r.path[len(prefix) :]]
+        user = next((r for r in mine if param in r.used), None)
+        if user is not None:
+            return user
+        if mine:
+            return mine[0]
+        return self._row(
+            f"{prefix}parameters",
+            name="parameters",
+            kind="layer",
+            op="parameters",
+            depth=(path.count(".") + 1) if path else 0,
+            module_type="",
+            synthetic=True,
+        )
+
+
+def _pre_order(records: list[Record]) -> list[Record]:
+    """Rows in pre-order of their paths, each parent's children in the order they first ran: the order
+    ``Report.records`` promises (a group row before its children)."""
+    by_parent: dict[str, list[Record]] = {}
+    paths = {r.path for r in records}
+    for r in records:
+        parent = r.path.rsplit(".", 1)[0] if "." in r.path else ""
+        while parent and parent not in paths:
+            parent = parent.rsplit(".", 1)[0] if "." in parent else ""
+        by_parent.setdefault(parent, []).append(r)
+    out: list[Record] = []
+
+    def walk(parent: str) -> None:
+        for r in by_parent.get(parent, []):
+            out.append(r)
+            if r.path in by_parent and r.path != parent:
+                walk(r.path)
+
+    walk("")
+    return out
+
+
+class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
+    def __init__(self, observer: _Observer) -> None:
+        super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
+        self.observer = observer
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        call = self.observer.begin_call(func, args, kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException:
+            if call is not None:
+                self.observer.call = None
+            raise
+        if call is not None:
+            self.observer.end_call(call, result)
+        return result
+
+
+class _DispatchMode(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
+    def __init__(self, observer: _Observer) -> None:
+        super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
+        self.observer = observer
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        self.observer.aten(func, args, out)
+        return out
+
+
+# --------------------------------------------------------------------------------------- the analysis
+
+
+def meta_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` whose parameters and buffers are meta tensors of the same shapes: nothing of the
+    weights is copied or allocated. Ties between parameters are kept; the model itself is untouched."""
+    memo: dict[int, Any] = {}
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if id(tensor) in memo or tensor.device.type == "meta":
+            continue
+        meta = torch.empty_like(tensor, device="meta")
+        if isinstance(tensor, nn.Parameter):
+            meta = nn.Parameter(meta, requires_grad=tensor.requires_grad)
+        memo[id(tensor)] = meta
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception as exc:
+        raise CnnCostError(
+            f"cannot copy the model to analyze it on the meta device: {_first_line(exc)}",
+            hint="the model (or something it holds) refuses copy.deepcopy; build it under "
+            "'with torch.device(\"meta\"):' and pass that instead",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _input_shape(input_shape: Any) -> tuple[int, ...]:
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(f"input_shape must be a tuple of ints such as (3, 224, 224), not {input_shape!r}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in input_shape):
+        raise TypeError(f"input_shape must be a tuple of ints such as (3, 224, 224), not {input_shape!r}")
+    dims = tuple(input_shape)
+    if not dims or any(d < 1 for d in dims):
+        raise UsageError(
+            f"input shape {dims} must be one or more positive sizes",
+            hint="give C,H,W for an image model (e.g. 3,224,224) or the feature count for a vector model",
+        )
+    if _prod(dims) > MAX_INPUT_ELEMENTS:
+        raise LimitError(
+            f"input shape {dims} has {_prod(dims):,} elements per image",
+            hint=f"use at most {MAX_INPUT_ELEMENTS:,} (a 16384×16384 RGB image)",
+        )
+    return dims
+
+
+#: Known module types whose output has their input's shape: in the meta copy, a call the registry describes
+#: returns an empty tensor of that shape instead of running the module's kernels, whose meta implementations
+#: (batch norm's above all) cost more than the whole analysis. Their rows are costed by formula either way.
+_SAME_SHAPE_TYPES = frozenset(
+    {nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.LeakyReLU, nn.LocalResponseNorm, *_ACTIVATION_MODULES}
+)
+
+
+def _shortcut_same_shape(model: nn.Module) -> None:
+    """Give every module of ``_SAME_SHAPE_TYPES`` in ``model`` (the meta copy) a forward that returns an empty
+    tensor like its input whenever ``known_op`` describes the call; any other call runs the real forward."""
+    for module in model.modules():
+        if type(module) not in _SAME_SHAPE_TYPES:
+            continue
+        original = module.forward
+
+        def forward(x: Any, *args: Any, _m: nn.Module = module, _f: Any = original, **kwargs: Any) -> Any:
+            if not args and not kwargs and isinstance(x, torch.Tensor) and known_op(_m, x) is not None:
+                return torch.empty_like(x)
+            return _f(x, *args, **kwargs)
+
+        module.forward = forward  # type: ignore[method-assign]
+
+
+@contextmanager
+def _hooks(model: nn.Module, observer: _Observer) -> Iterator[None]:
+    handles = []
+    try:
+        for path, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(observer.pre_hook(path)))
+            handles.append(module.register_forward_hook(observer.post_hook(path), always_call=True))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def analyze_module(
+    model: nn.Module,
+    input_shape: Sequence[int] = DEFAULT_INPUT_SHAPE,
+    *,
+    batch: int = 1,
+    name: str | None = None,
+    description: str | None = None,
+    source: str | None = None,
+) -> Report:
+    """Analyze ``model`` for an input of ``input_shape`` per image (torch's order: ``(C, H, W)``, or
+    ``(features,)``) and ``batch`` images: a :class:`Report` like a spec's (see the module docstring).
+
+    The model is not run and not changed: a meta copy of it is (no weights allocated, no arithmetic). Rows are the
+    modules that ran, in pre-order, with shapes ``(H, W, C)`` / ``(N,)``; MACs and other ops cover the batch.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"analyze_module needs a torch.nn.Module, not {type(model).__name__}")
+    dims = _input_shape(input_shape)
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise TypeError(f"batch must be an int, not {batch!r}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
+    shown_name = name or type(model).__name__
+    work = meta_copy(model)
+    work.eval()
+    _shortcut_same_shape(work)
+    observer = _Observer(work, batch, shown_name)
+    x = torch.empty((batch, *dims), device="meta")
+    try:
+        with _hooks(work, observer), torch.no_grad(), _FunctionMode(observer), _DispatchMode(observer):
+            work(x)
+    except CnnCostError:
+        raise
+    except Exception as exc:
+        raise ShapeError(
+            f"the model fails on the meta device on an input of shape {(batch, *dims)}: {_first_line(exc)}",
+            hint="check the input shape (C,H,W) the model expects; a model whose forward reads tensor values "
+            "(.item(), data-dependent branches) cannot be analyzed without running it",
+        ) from None
+    records = observer.records()
+    layers = [r for r in records if r.is_layer]
+    return Report(
+        name=shown_name,
+        description=description if description is not None else f"PyTorch module {type(model).__qualname__}",
+        input_shape=ir_shape((batch, *dims)),
+        batch=batch,
+        records=records,
+        totals=Totals.of(layers),
+        source=source,
+        unknown_ops=MappingProxyType(dict(observer.unknown)),
+    )
+
+
+# --------------------------------------------------------------------------------------- loading a model
+
+
+def load_module_target(target: str) -> nn.Module:
+    """Build the model named by ``target``: ``package.module:callable`` (a function or class called with no
+    arguments, or an ``nn.Module`` instance), ``path/to/file.py:callable``, or ``torchvision:resnet50`` (a
+    torchvision model builder, random weights, nothing downloaded).
+
+    Raises a one-line cnncost error for a malformed target, a module that cannot be imported, a missing
+    attribute, a callable that fails, and a result that is not an ``nn.Module``.
+    """
+    if not isinstance(target, str):
+        raise TypeError(f"target must be a string such as 'torchvision:resnet50', not {target!r}")
+    module_name, sep, attr = target.partition(":")
+    module_name, attr = module_name.strip(), attr.strip()
+    if not sep or not module_name or not attr:
+        raise UsageError(
+            f"'{target}' is not MODULE:CALLABLE",
+            hint="e.g. torchvision:resnet50, mypackage.models:build_model or path/to/model.py:Net",
+        )
+    module = _import(module_name, attr)
+    obj = _attribute(module, module_name, attr)
+    if isinstance(obj, nn.Module):
+        return obj
+    if not callable(obj):
+        raise CnnCostError(
+            f"'{target}' is a {type(obj).__name__}, neither an nn.Module nor something that builds one",
+            hint="name a model class, a function returning a model, or a model instance",
+        )
+    try:
+        built = obj()
+    except Exception as exc:
+        raise CnnCostError(
+            f"calling {target}() failed: {_first_line(exc)}",
+            hint="the callable must build the model with no arguments (wrap it in a small function)",
+        ) from None
+    if not isinstance(built, nn.Module):
+        raise CnnCostError(
+            f"{target}() returned a {type(built).__name__}, not a torch.nn.Module",
+            hint="name a callable that returns the model",
+        )
+    return built
+
+
+def _import(module_name: str, attr: str) -> ModuleType:
+    if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+        return _import_file(Path(module_name))
+    if module_name == "torchvision":
+        try:
+            import torchvision.models  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise MissingDependencyError(
+                "torchvision is not installed", hint="install it with: pip install torchvision"
+            ) from None
+        models: ModuleType = torchvision.models
+        return models
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module_name
+        if missing == module_name or module_name.startswith(missing + "."):
+            raise NotFoundError(
+                f"no Python module named '{module_name}'",
+                hint="check the name and that its package is installed (or give a path to a .py file)",
+            ) from None
+        raise MissingDependencyError(
+            f"importing '{module_name}' failed: it needs '{missing}', which is not installed",
+            hint=f"install the package that provides '{missing}'",
+        ) from None
+    except Exception as exc:
+        raise CnnCostError(f"importing '{module_name}' failed: {_first_line(exc)}") from None
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise NotFoundError(f"no such file: {path}", hint="give an existing .py file, e.g. models/net.py:Net")
+    unique = f"_cnncost_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(unique, path)
+    if spec is None or spec.loader is None:
+        raise CnnCostError(f"cannot import {path} as Python", hint="give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[unique] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(unique, None)
+        raise CnnCostError(f"importing {path} failed: {_first_line(exc)}", file=str(path)) from None
+    return module
+
+
+def _attribute(module: ModuleType, module_name: str, attr: str) -> Any:
+    obj: Any = module
+    for part in attr.split("."):
+        if not part.isidentifier() or not hasattr(obj, part):
+            choices = [n for n in dir(obj) if not n.startswith("_")]
+            raise NotFoundError(
+                f"'{module_name}' has no attribute '{attr}'",
+                hint=suggest(part, choices) or f"see dir({module_name}) for what it defines",
+            )
+        obj = getattr(obj, part)
+    return obj
