@@ -61,6 +61,31 @@ def analyze(
     return analyze_network(resolve(spec, size=size, variables=variables), batch=batch)
 
 
+def analyze_module(
+    model: torch.nn.Module | str,
+    input_shape: tuple[int, ...] = (3, 224, 224),
+    *,
+    batch: int = 1,
+    name: str | None = None,
+) -> Report:
+    """Analyze any PyTorch model like a spec: per-module output shapes, params, MACs and other ops, on the meta
+    device (no weights allocated, no real forward pass). ``model`` is an ``nn.Module`` or a target string
+    (``"torchvision:resnet50"``, ``"package.module:callable"``, ``"path/to/file.py:Net"``); ``input_shape`` is
+    per image in torch's order, ``(C, H, W)``. Operators it cannot cost are in ``Report.unknown_ops``."""
+    from cnncost.errors import require_torch
+
+    require_torch("analyzing a PyTorch module")
+    from cnncost.torch.module import analyze_module as analyze_torch_module
+    from cnncost.torch.module import load_module_target
+
+    if isinstance(model, str):
+        target = model
+        return analyze_torch_module(
+            load_module_target(target), input_shape, batch=batch, name=name or target, source=target
+        )
+    return analyze_torch_module(model, input_shape, batch=batch, name=name)
+
+
 def library_entries(pattern: str | None = None) -> list[library.Entry]:
     """The bundled networks (name, description, file), in natural order, optionally filtered by a pattern."""
     return library.entries(pattern)
