@@ -418,8 +418,19 @@ _CALL_LABELS: Mapping[str, str] = {
     "torch.einsum": "matmul",
 }
 
-#: Calls that always make a row when a container issues them, even though they do no arithmetic.
+#: Row labels that always make a row when a container issues them, even though they do no arithmetic.
 _VISIBLE_FREE_CALLS = frozenset({"concat"})
+
+#: Calls kept in a row's record although cnncost counts no arithmetic for them (nearest upsampling), because
+#: other counters do (``cnncost.analysis.conventions``).
+_COUNTED_ELSEWHERE = frozenset(
+    {
+        "torch.nn.functional.interpolate",
+        "torch.nn.functional.upsample",
+        "torch.nn.functional.upsample_nearest",
+        "torch.nn.functional.upsample_bilinear",
+    }
+)
 
 
 def call_name(func: Any) -> str:
@@ -603,7 +614,7 @@ class _Observer:
             return
         cost = call.cost
         label = call_label(call.name)
-        if cost.free and not cost.unknown and label not in _VISIBLE_FREE_CALLS:
+        if cost.free and not cost.unknown and label not in _VISIBLE_FREE_CALLS and call.name not in _COUNTED_ELSEWHERE:
             return
         y = _first_tensor(result)
         if frame.container:
@@ -935,7 +946,9 @@ def analyze_module(
     observer = _Observer(work, batch, shown_name)
     x = torch.empty((batch, *dims), device="meta")
     try:
-        with _hooks(work, observer), torch.no_grad(), _FunctionMode(observer), _DispatchMode(observer):
+        # Tensors the forward creates without a device (torch.ones(...)) are made on the meta device too.
+        meta = torch.device("meta")
+        with _hooks(work, observer), torch.no_grad(), meta, _FunctionMode(observer), _DispatchMode(observer):
             work(x)
     except CnnCostError:
         raise
