@@ -224,7 +224,7 @@ class Resolver:
         variables: Mapping[str, Any] | None = None,
         size: tuple[int, int] | None = None,
     ) -> ir.Network:
-        scope = self.variables(variables)
+        scope = self.variables(self._size_variable(variables, size))
         input_shape = self._input_shape(scope, size)
         root_ctx = _Ctx("layers", "", scope, 0)
         children, out = self._layers(
@@ -256,6 +256,20 @@ class Resolver:
             file=self.file,
             meta=MappingProxyType(meta),
         )
+
+    def _size_variable(
+        self, variables: Mapping[str, Any] | None, size: tuple[int, int] | None
+    ) -> Mapping[str, Any] | None:
+        """``--size N`` on a spec whose input is ``[size, size, C]`` sets that variable too, so the variables
+        shown beside the table (and any layer that uses them) agree with the input actually analyzed."""
+        raw = self.doc.get("input")
+        declared = self.doc.get("variables") or {}
+        if size is None or size[0] != size[1] or not isinstance(raw, list) or len(raw) != 3:
+            return variables
+        name = raw[0]
+        if not (isinstance(name, str) and name == raw[1] and name in declared) or name in (variables or {}):
+            return variables
+        return {**(variables or {}), name: size[0]}
 
     def _input_shape(self, scope: Mapping[str, Any], size: tuple[int, int] | None) -> ir.Shape:
         raw = self.doc["input"]
