@@ -364,3 +364,137 @@ def test_unmodeled_rows_are_named() -> None:
     assert any("GroupNorm" in u for u in ptf.unmodeled)
     assert predict(report, "flopcounter").exact
     del torch
+
+
+# ------------------------------------------------------------------------------- the explain renderer
+
+
+def test_explain_categories_sum_to_the_totals() -> None:
+    from cnncost import api
+    from cnncost.render.explain import category_rows, category_totals
+
+    report = api.analyze("resnet50", batch=2)
+    totals = category_totals(report)
+    assert totals["conv"] + totals["linear"] == report.totals.macs
+    assert totals["linear"] == 2 * 2048 * 1000
+    assert sum(totals.values()) == report.totals.macs + report.totals.other_ops
+    for depth in (0, 1, None):
+        summed: dict[str, int] = {}
+        for _, parts in category_rows(report, depth):
+            for key, n in parts.items():
+                summed[key] = summed.get(key, 0) + n
+        assert summed == totals, depth
+
+
+def test_explain_text_names_every_tool_with_its_number() -> None:
+    from cnncost import api
+    from cnncost.render.explain import render_explain
+
+    report = api.analyze("resnet50")
+    text = render_explain(report, depth=0, width=120)
+    for p in predict_all(report):
+        assert p.peer.tool in text and f"{p.count:,}" in text
+    assert "4,089,184,256" in text and "8,178,368,512" in text and "2.00×" in text
+    assert "conv MACs" in text and "residual" in text and "batchnorm" in text
+    assert all(len(line) <= 120 for line in text.splitlines())
+
+
+def test_explain_formats() -> None:
+    import json
+
+    from cnncost import api
+    from cnncost.render.explain import explain_text
+
+    report = api.analyze("inception-bottleneck")
+    data = json.loads(explain_text(report, fmt="json"))
+    assert data["macs"] == report.totals.macs and len(data["tools"]) == len(PEERS)
+    assert {t["key"]: t["count"] for t in data["tools"]} == {p.peer.key: p.count for p in predict_all(report)}
+    assert sum(row["categories"].get("conv", 0) for row in data["layers"]) == data["categories"]["conv"]
+    markdown = explain_text(report, fmt="markdown")
+    assert markdown.count("| fvcore |") == 1 and "| **total** |" in markdown
+    csv_text = explain_text(report, fmt="csv")
+    assert csv_text.splitlines()[0].startswith("name,op,conv,linear,bias")
+    assert csv_text.splitlines()[-1].startswith("total,,")
+
+
+def test_explain_names_what_it_could_not_model() -> None:
+    import dataclasses
+
+    from cnncost.render.explain import render_explain
+
+    odd = dataclasses.replace(tiny(), unknown_ops=MappingProxyType({"aten.cumsum": 2}))
+    text = render_explain(odd, width=100)
+    assert "aten.cumsum ×2" in text and "* fvcore: not modeled" in text
+    assert f"{TINY['fvcore']:,} *" in text
+
+
+# ------------------------------------------------------------------------------- the command line
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    import sys
+
+    from typer.testing import CliRunner
+
+    from cnncost import cli
+
+    runner = CliRunner()
+    with runner.isolation(env={"COLUMNS": "120", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
+        code = cli.main(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def test_cli_explain_a_spec() -> None:
+    import json
+
+    code, out, err = _cli("explain", "resnet50", "--depth", "0")
+    assert code == 0 and err == ""
+    assert "what other tools report" in out and "4,111,512,576" in out  # fvcore, eval mode
+    code, out, _ = _cli("explain", "resnet50", "--training", "--format", "json")
+    tools = {t["key"]: t["count"] for t in json.loads(out)["tools"]}
+    from cnncost import api
+
+    assert code == 0 and tools["fvcore"] == predict(api.analyze("resnet50"), "fvcore", training=True).count
+
+
+MODEL_FILE = '''
+import torch.nn as nn
+
+def net():
+    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
+                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
+                         nn.Linear(84, 10), nn.Softmax(dim=1))
+'''
+
+
+@pytest.mark.torch
+def test_cli_module_table_compare_explain(tmp_path: Any) -> None:
+    import json
+
+    pytest.importorskip("torch")
+    path = tmp_path / "lenet.py"
+    path.write_text(MODEL_FILE)
+    target = f"{path}:net"
+    code, out, err = _cli("table", "--module", target, "--input-shape", "1,32,32", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["input"] == [32, 32, 1] and data["totals"]["macs"] == 416_520  # LeNet-5: 357,600 + 58,920
+    code, out, err = _cli("compare", "lenet5", "--module", target, "--input-shape", "1,32,32", "--format", "json")
+    assert code == 0, err
+    networks = json.loads(out)["networks"]
+    assert [n["name"] for n in networks] == ["lenet5", target]
+    assert networks[0]["totals"]["macs"] == networks[1]["totals"]["macs"]  # the same network, two roads
+    assert json.loads(out)["ratios"][0]["macs"] == 1.0
+    code, out, err = _cli("explain", "--module", target, "--input-shape", "1,32,32", "--batch", "4")
+    assert code == 0, err
+    assert "batch of 4" in out and f"{4 * 2 * 416_520:,}" in out  # FlopCounterMode
+    code, _, err = _cli("table", "--module", target, "--verify")
+    assert code == 2 and "--verify" in err
+    code, _, err = _cli("table", "lenet5", "--input-shape", "1,32,32")
+    assert code == 2 and "--input-shape is for --module" in err
+    code, _, err = _cli("table", "--module", target, "--set", "classes=3")
+    assert code == 2 and "--set" in err
+    code, _, err = _cli("table", "--module", target, "--input-shape", "3,32,32")
+    assert code == 1 and err.count("\n") == 1 and "fails on the meta device" in err

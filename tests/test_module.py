@@ -154,6 +154,55 @@ def test_flop_counter_mode_is_twice_the_macs(make: Any, shape: tuple[int, ...]) 
     assert 2 * report.totals.macs == flop_counter(model, (2, *shape))
 
 
+SHAPES = [
+    nn.Conv2d(3, 8, 3, stride=2, padding=3, dilation=2),
+    nn.Conv2d(3, 6, (3, 5), stride=(2, 1), padding=(1, 2), groups=3, bias=False),
+    nn.Conv2d(3, 4, 4, padding="same"),
+    nn.Conv2d(3, 4, 3, padding="valid", padding_mode="circular"),
+    nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+    nn.MaxPool2d(3, 2, 1),
+    nn.MaxPool2d(3, 2, ceil_mode=True),
+    nn.MaxPool2d(2, dilation=2),
+    nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+    nn.AvgPool2d((2, 3)),
+    nn.AdaptiveAvgPool2d((5, None)),
+    nn.AdaptiveAvgPool2d((3, 7)),
+    nn.AdaptiveAvgPool2d(1),
+    nn.AdaptiveMaxPool2d(1),
+    nn.AdaptiveMaxPool2d((2, 3)),
+    nn.LocalResponseNorm(4),
+    nn.BatchNorm2d(3),
+    nn.Hardswish(),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("layer", SHAPES, ids=[repr(m) for m in SHAPES])
+def test_shapes_without_running_known_modules_match_pytorch(layer: nn.Module) -> None:
+    # Known modules are not run (their shape comes from the registry's rule): the shapes must be PyTorch's.
+    x = torch.zeros(2, 3, 13, 11)
+    with torch.no_grad():
+        expected = tuple(layer.eval()(x).shape)
+    (row,) = analyze_module(layer, (3, 13, 11), batch=2).layers()
+    _, c, *hw = expected
+    assert tuple(row.output_shape) == (*hw, c)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        nn.Sequential(nn.Flatten(), nn.Linear(3 * 13 * 11, 5), nn.BatchNorm1d(5), nn.GELU()),
+        nn.Sequential(nn.Flatten(2), nn.ReLU(), nn.Softmax(dim=-1)),  # activations on N × C × L
+    ],
+)
+def test_shapes_of_vectors_and_sequences(model: nn.Module) -> None:
+    x = torch.zeros(2, 3, 13, 11)
+    with torch.no_grad():
+        expected = tuple(model.eval()(x).shape)
+    report = analyze_module(model, (3, 13, 11), batch=2)
+    assert report.layers()[-1].output_shape == expected[1:]
+
+
 def test_merges_and_shared_modules() -> None:
     class Block(nn.Module):
         def __init__(self) -> None:

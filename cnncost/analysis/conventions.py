@@ -105,51 +105,49 @@ FVCORE = Peer(
     "fvcore",
     "fvcore",
     "FlopCountAnalysis(model, x).total()",
-    "flops (one per multiply-add)",
+    "flops",
     "batch",
-    "adds batchnorm (2 per element in eval, 5 in training) and adaptive average pooling (1 per input element); "
-    "no bias",
+    "+ batchnorm (2 per element, 5 in training) + adaptive avg-pool inputs; no bias",
 )
 FLOP_COUNTER = Peer(
     "flopcounter",
-    "PyTorch FlopCounterMode",
-    "FlopCounterMode().get_total_flops()",
-    "FLOPs (2 per multiply-add)",
+    "FlopCounterMode",
+    "torch.utils.flop_counter.FlopCounterMode().get_total_flops()",
+    "FLOPs",
     "batch",
-    "counts a multiply and an add apart (2 × MACs); nothing but conv and matrix products",
+    "2 FLOPs per MAC (a multiply and an add); conv and matrix products only",
 )
 PTFLOPS = Peer(
     "ptflops",
-    "ptflops (pytorch backend)",
-    "get_model_complexity_info(model, (C, H, W), backend='pytorch')",
+    "ptflops (pytorch)",
+    "ptflops.get_model_complexity_info(model, (C, H, W), backend='pytorch')",
     "MACs",
     "image",
-    "adds bias, batchnorm, ReLU-family activations and pooling inputs, counting nn.ReLU/GELU and pooling twice "
-    "(module hook + patched functional)",
+    "+ bias, batchnorm, ReLU-family activations, pooling inputs; nn.ReLU, nn.GELU and pooling counted twice",
 )
 PTFLOPS_ATEN = Peer(
     "ptflops-aten",
-    "ptflops (aten backend)",
-    "get_model_complexity_info(model, (C, H, W), backend='aten')",
+    "ptflops (aten)",
+    "ptflops.get_model_complexity_info(model, (C, H, W), backend='aten')",
     "MACs",
     "image",
-    "adds the bias additions of conv and linear layers",
+    "+ the bias additions of conv and linear layers",
 )
 TORCHINFO = Peer(
     "torchinfo",
     "torchinfo",
-    "summary(model, input_size).total_mult_adds",
+    "torchinfo.summary(model, input_size).total_mult_adds ('Total mult-adds')",
     "mult-adds",
     "batch",
-    "multiplies every parameter by its output positions: adds bias additions and 2·C per batchnorm per image",
+    "every parameter × its output positions: + bias additions + 2·C per batchnorm",
 )
 TORCHVISION = Peer(
     "torchvision",
-    "torchvision (documented)",
-    "GFLOPS in the model tables (_ops)",
-    "GFLOPS = MACs / 10⁹",
+    "torchvision docs",
+    "the GFLOPS column of torchvision's model tables (metadata '_ops')",
+    "GFLOPS × 10⁹",
     "image",
-    "the same number: conv and linear multiply-adds per image, bias excluded, called GFLOPS",
+    "the same number: conv and linear MACs per image, bias excluded, published as GFLOPS",
 )
 
 #: Every tool, in the order tables show them.

@@ -44,7 +44,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -295,9 +295,12 @@ def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, 
     if x is None:
         return None
     kind, rank = type(module), x.dim()
+    channels = int(x.shape[1]) if rank >= 2 else -1
     if kind is nn.Conv2d and rank == 4:
         m = module
         assert isinstance(m, nn.Conv2d)
+        if m.in_channels != channels:
+            return None  # it will fail: let PyTorch say how
         return "conv", {
             "out": m.out_channels,
             "kernel": _pair(m.kernel_size),
@@ -310,10 +313,12 @@ def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, 
         }
     if kind is nn.Linear and rank == 2:
         assert isinstance(module, nn.Linear)
+        if module.in_features != channels:
+            return None
         return "linear", {"out": module.out_features, "bias": module.bias is not None}
     if kind in (nn.BatchNorm2d, nn.BatchNorm1d) and rank == (4 if kind is nn.BatchNorm2d else 2):
         assert isinstance(module, nn.modules.batchnorm._BatchNorm)
-        return ("bn", {"eps": module.eps}) if module.affine else None
+        return ("bn", {"eps": module.eps}) if module.affine and module.num_features == channels else None
     if kind in (nn.MaxPool2d, nn.AvgPool2d) and rank == 4:
         assert isinstance(module, (nn.MaxPool2d, nn.AvgPool2d))
         if isinstance(module, nn.MaxPool2d) and _pair(module.dilation) != (1, 1):
@@ -348,18 +353,23 @@ def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, 
     if kind is nn.LocalResponseNorm and rank == 4:
         assert isinstance(module, nn.LocalResponseNorm)
         return "lrn", {"size": module.size, "alpha": module.alpha, "beta": module.beta, "k": module.k}
-    return _cnncost_op(module, rank)
+    return _cnncost_op(module, x)
 
 
-def _cnncost_op(module: nn.Module, rank: int) -> tuple[str, dict[str, Any]] | None:
+def _cnncost_op(module: nn.Module, x: torch.Tensor) -> tuple[str, dict[str, Any]] | None:
     """cnncost's own builder modules (LeNet-5's connection table, ResNet's zero-padding shortcut)."""
     from cnncost.torch.build import ConnectionConv, ZeroPadShortcut
 
+    rank = x.dim()
     if type(module) is ZeroPadShortcut and rank == 4:
         assert isinstance(module, ZeroPadShortcut)
+        if module.out < int(x.shape[1]):
+            return None
         return "zero_pad", {"stride": module.stride, "out": module.out}
     if type(module) is ConnectionConv and rank == 4:
         assert isinstance(module, ConnectionConv)
+        if any(c >= int(x.shape[1]) for row in module.rows for c in row):
+            return None
         first = next(m for m in module.children() if isinstance(m, nn.Conv2d))
         return "conv", {
             "out": len(module.rows),
@@ -433,14 +443,23 @@ _COUNTED_ELSEWHERE = frozenset(
 )
 
 
+_NAMES: dict[Any, str] = {}
+
+
 def call_name(func: Any) -> str:
     """A torch callable's public name: ``torch.nn.functional.relu``, ``torch.Tensor.add``, ``torch.cat``."""
+    try:
+        return _NAMES[func]
+    except (KeyError, TypeError):
+        pass
     name = resolve_name(func)
-    if name:
-        return str(name)
-    module = getattr(func, "__module__", None) or ""
-    qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
-    return f"{module}.{qual}" if module else str(qual)
+    if not name:
+        module = getattr(func, "__module__", None) or ""
+        qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+        name = f"{module}.{qual}" if module else str(qual)
+    with suppress(TypeError):  # an unhashable callable: not cached
+        _NAMES[func] = str(name)
+    return str(name)
 
 
 def call_label(name: str) -> str:
@@ -515,6 +534,7 @@ class _Observer:
         self.call: _Call | None = None
         self.unknown: Counter[str] = Counter()
         self.module_paths = {path for path, _ in model.named_modules()}
+        self.quiet = False  # inside our own hooks: their tensor calls are not the model's
 
     # ---------------------------------------------------------------- rows
 
@@ -533,6 +553,13 @@ class _Observer:
 
     def pre_hook(self, path: str) -> Callable[[nn.Module, Any], None]:
         def hook(module: nn.Module, inputs: Any) -> None:
+            self.quiet = True
+            try:
+                enter(module, inputs)
+            finally:
+                self.quiet = False
+
+        def enter(module: nn.Module, inputs: Any) -> None:
             if self.stack and self.stack[-1].absorbing:
                 self.stack.append(_Frame(path, None, True, False))
                 return
@@ -578,6 +605,13 @@ class _Observer:
 
     def post_hook(self, path: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            self.quiet = True
+            try:
+                leave(module, inputs, output)
+            finally:
+                self.quiet = False
+
+        def leave(module: nn.Module, inputs: Any, output: Any) -> None:
             frame = self.stack.pop() if self.stack else None
             if frame is None or frame.row is None:
                 return
@@ -601,8 +635,8 @@ class _Observer:
     # ---------------------------------------------------------------- torch calls and aten operators
 
     def begin_call(self, func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> _Call | None:
-        if self.call is not None:
-            return None
+        if self.quiet or self.call is not None or (self.stack and self.stack[-1].absorbing):
+            return None  # nested, or inside a module whose formula stands for everything it does
         first = _first_tensor(args) if args else _first_tensor(kwargs)
         self.call = _Call(call_name(func), first, params=_parameter_ids(args, kwargs))
         return self.call
@@ -801,7 +835,56 @@ def _pre_order(records: list[Record]) -> list[Record]:
     return out
 
 
+#: Python-level calls (by the last word of their name) that move or view memory only: no operator is costed.
+_FREE_CALLS = _words(
+    """
+    size dim numel __get__ __getitem__ __len__ __iter__ __format__ view view_as reshape reshape_as flatten unflatten
+    permute transpose t contiguous squeeze unsqueeze expand expand_as chunk split narrow detach clone to type float
+    cat concat concatenate stack stride is_contiguous is_floating_point empty empty_like zeros zeros_like ones
+    ones_like full full_like arange new_empty new_zeros new_ones dropout
+    """
+)
+_QUICK_ADD = _words("add add_ __radd__ __iadd__")
+_QUICK_MUL = _words("mul mul_ __rmul__ __imul__")
+_QUICK_ACTIVATION = _words(
+    "relu relu_ relu6 hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ silu gelu hardswish hardsigmoid leaky_relu "
+    "softmax log_softmax elu mish"
+)
+
+
+def _quick_cost(name: str, args: Sequence[Any], result: Any) -> _Cost | None:
+    """The cost of a common call read from its arguments and result, as its aten operators would be costed (see
+    ``_aten_cost``) — or None when the call has to be watched at the aten level."""
+    word = name.rsplit(".", 1)[-1]
+    if word in _FREE_CALLS:
+        return _Cost()
+    y = _first_tensor(result)
+    if y is None:
+        return None
+    cost = _Cost(free=False)
+    if word in _QUICK_ADD and len(args) >= 2:
+        a, b = args[0], args[1]
+        same = (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and tuple(a.shape) == tuple(b.shape) == tuple(y.shape)
+            and a.dim() > 0
+        )
+        cost.other["residual" if same else "elementwise"] = y.numel()
+    elif word in _QUICK_MUL:
+        cost.other["elementwise"] = y.numel()
+    elif word in _QUICK_ACTIVATION:
+        cost.other["activation"] = y.numel()
+    else:
+        return None
+    return cost
+
+
 class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
+    """Sees every Python-level torch call. A common call is costed from its shapes; any other runs under a
+    ``_DispatchMode`` that costs its aten operators. (Entering a dispatch mode costs about a second the first
+    time — torch imports its compiler stack — so a model made of known modules and common calls never does.)"""
+
     def __init__(self, observer: _Observer) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.observer = observer
@@ -809,15 +892,62 @@ class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unu
     def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         call = self.observer.begin_call(func, args, kwargs)
+        if call is None:
+            return func(*args, **kwargs)
         try:
-            result = func(*args, **kwargs)
+            word = call.name.rsplit(".", 1)[-1]
+            quick = None
+            if word in _FREE_CALLS:
+                result = func(*args, **kwargs)
+                quick = _Cost()
+            elif word in _QUICK_ADD or word in _QUICK_MUL or word in _QUICK_ACTIVATION:
+                result = _synthesize(word, args, kwargs)
+                if result is None:
+                    result = func(*args, **kwargs)
+                quick = _quick_cost(call.name, args, result)
+            if quick is None:
+                with _DispatchMode(self.observer):
+                    result = func(*args, **kwargs)
+            else:
+                call.cost = quick
         except BaseException:
-            if call is not None:
-                self.observer.call = None
+            self.observer.call = None
             raise
-        if call is not None:
-            self.observer.end_call(call, result)
+        self.observer.end_call(call, result)
         return result
+
+
+def _broadcast(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    dims = []
+    for x, y in itertools.zip_longest(reversed(tuple(a)), reversed(tuple(b)), fillvalue=1):
+        if x != y and 1 not in (x, y):
+            return None
+        dims.append(max(x, y) if 1 in (x, y) else x)
+    return tuple(reversed(dims))
+
+
+def _synthesize(word: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> torch.Tensor | None:
+    """The meta result of an element-wise call, made without running it: the result of a meta kernel is only
+    its shape, and torch's Python meta kernels for these (in-place adds above all) import its symbolic-shape
+    machinery, which costs more than the whole analysis. None when the call is anything unusual."""
+    if "out" in kwargs or "dtype" in kwargs or not args or not isinstance(args[0], torch.Tensor):
+        return None
+    x = args[0]
+    if x.device.type != "meta":
+        return None
+    if word in _QUICK_ACTIVATION:
+        return torch.empty_like(x)
+    other = args[1] if len(args) > 1 else kwargs.get("other")
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        return x if word.endswith("_") or word.startswith("__i") else torch.empty_like(x)
+    if not isinstance(other, torch.Tensor) or other.device.type != "meta" or other.dtype != x.dtype:
+        return None
+    shape = _broadcast(x.shape, other.shape)
+    if shape is None:
+        return None  # let PyTorch raise its error
+    if word.endswith("_") or word.startswith("__i"):
+        return x if shape == tuple(x.shape) else None
+    return torch.empty(shape, dtype=x.dtype, device=x.device)
 
 
 class _DispatchMode(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
@@ -880,28 +1010,69 @@ def _input_shape(input_shape: Any) -> tuple[int, ...]:
     return dims
 
 
-#: Known module types whose output has their input's shape: in the meta copy, a call the registry describes
-#: returns an empty tensor of that shape instead of running the module's kernels, whose meta implementations
-#: (batch norm's above all) cost more than the whole analysis. Their rows are costed by formula either way.
-_SAME_SHAPE_TYPES = frozenset(
-    {nn.BatchNorm1d, nn.BatchNorm2d, nn.Dropout, nn.LeakyReLU, nn.LocalResponseNorm, *_ACTIVATION_MODULES}
-)
+def _known_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The output ``module`` gives on ``x`` — an empty meta tensor of the shape the registry's shape rule says —
+    when ``known_op`` describes the call and the rule is exact for it; None otherwise (run the module then)."""
+    known = known_op(module, x)
+    if known is None or getattr(module, "return_indices", False):
+        return None
+    op, args = known
+    if op == "conv" and isinstance(getattr(module, "padding", None), str):
+        return None  # 'same' pads asymmetrically for even kernels: let PyTorch say
+    try:
+        out = get_op(op).shape(args, ir_shape(x.shape))
+    except CnnCostError:
+        return None  # the module will fail; let PyTorch say how
+    n = int(x.shape[0])
+    if len(out) == 3 and x.dim() == 4:
+        h, w, c = out
+        return torch.empty((n, c, h, w), dtype=x.dtype, device=x.device)
+    if (x.dim() == 4 and len(out) == 1) or x.dim() == 2:
+        return torch.empty((n, *out), dtype=x.dtype, device=x.device)
+    return torch.empty_like(x) if tuple(out) == ir_shape(x.shape) else None
 
 
-def _shortcut_same_shape(model: nn.Module) -> None:
-    """Give every module of ``_SAME_SHAPE_TYPES`` in ``model`` (the meta copy) a forward that returns an empty
-    tensor like its input whenever ``known_op`` describes the call; any other call runs the real forward."""
+def _shortcut_known(model: nn.Module) -> None:
+    """In ``model`` (the meta copy), give every module whose call the registry describes a forward that returns
+    an empty tensor of the right shape instead of running its kernels: their meta implementations (Python code
+    in torch that imports sympy, batch norm's decomposition) cost more than the whole analysis, and the row is
+    costed by formula either way. Any other call runs the module's own forward."""
+    from cnncost.torch.build import ConnectionConv, ZeroPadShortcut
+
+    types = _KNOWN_TYPES | {ConnectionConv, ZeroPadShortcut}
     for module in model.modules():
-        if type(module) not in _SAME_SHAPE_TYPES:
+        if type(module) not in types:
             continue
         original = module.forward
 
         def forward(x: Any, *args: Any, _m: nn.Module = module, _f: Any = original, **kwargs: Any) -> Any:
-            if not args and not kwargs and isinstance(x, torch.Tensor) and known_op(_m, x) is not None:
-                return torch.empty_like(x)
+            if not args and not kwargs and isinstance(x, torch.Tensor):
+                out = _known_output(_m, x)
+                if out is not None:
+                    return out
             return _f(x, *args, **kwargs)
 
         module.forward = forward  # type: ignore[method-assign]
+
+
+#: Module types ``known_op`` may describe (for some inputs).
+_KNOWN_TYPES = frozenset(
+    {
+        nn.Conv2d,
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.BatchNorm2d,
+        nn.MaxPool2d,
+        nn.AvgPool2d,
+        nn.AdaptiveAvgPool2d,
+        nn.AdaptiveMaxPool2d,
+        nn.Flatten,
+        nn.Dropout,
+        nn.LeakyReLU,
+        nn.LocalResponseNorm,
+        *_ACTIVATION_MODULES,
+    }
+)
 
 
 @contextmanager
@@ -942,13 +1113,13 @@ def analyze_module(
     shown_name = name or type(model).__name__
     work = meta_copy(model)
     work.eval()
-    _shortcut_same_shape(work)
+    _shortcut_known(work)
     observer = _Observer(work, batch, shown_name)
     x = torch.empty((batch, *dims), device="meta")
     try:
         # Tensors the forward creates without a device (torch.ones(...)) are made on the meta device too.
         meta = torch.device("meta")
-        with _hooks(work, observer), torch.no_grad(), meta, _FunctionMode(observer), _DispatchMode(observer):
+        with _hooks(work, observer), torch.no_grad(), meta, _FunctionMode(observer):
             work(x)
     except CnnCostError:
         raise

@@ -1,0 +1,291 @@
+"""``cnncost explain``: one network's cost broken down by category, and what every other counter reports for it.
+
+Two tables. The first splits every row (every layer, or the blocks at ``depth``) and the total into cnncost's
+categories: conv MACs, linear MACs (and any other matrix products), bias additions, batchnorm, activations,
+pooling, residual additions, and the rarer categories when the network has them. The second lists each
+well-known tool — torchvision's documented GFLOPS, fvcore, FlopCounterMode, ptflops (both backends), torchinfo —
+with the exact number it reports for this network (``cnncost.analysis.conventions``), its ratio to our MACs on
+the same scope, and the one-line reason it differs.
+
+Laid out by the house ``grid`` (``render.table``, rich's ``box.SIMPLE`` look), since a per-layer table can have
+thousands of rows; every number becomes text through ``render.numbers``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cnncost.analysis.conventions import PeerCount, describe, predict_all
+from cnncost.analysis.records import OTHER_CATEGORIES, Record, Report
+from cnncost.render import CONVENTION, SCHEMA_VERSION
+from cnncost.render import numbers as num
+from cnncost.render.formats import header_lines
+from cnncost.render.table import Column, grid, join, wrap_line
+
+#: MAC categories: which MAC column a row's MACs belong to.
+MAC_CATEGORIES = ("conv", "linear", "matmul")
+
+#: Column headers of the categories, in table order (other-op categories after the MACs).
+HEADERS: Mapping[str, str] = {
+    "conv": "conv MACs",
+    "linear": "linear MACs",
+    "matmul": "other MACs",
+    "bias": "bias",
+    "batchnorm": "batchnorm",
+    "activation": "activation",
+    "pooling": "pooling",
+    "residual": "residual",
+    "elementwise": "elementwise",
+    "normalization": "normalization",
+}
+
+#: The categories the issue asks for, shown even when zero.
+ALWAYS = ("conv", "linear", "bias", "batchnorm", "activation", "pooling", "residual")
+
+
+def mac_category(record: Record) -> str:
+    """Which MAC column a layer's MACs go to: ``conv``, ``linear`` or ``matmul`` (matrix products called
+    directly in a module's forward)."""
+    if record.op == "conv":
+        return "conv"
+    if record.op == "linear":
+        return "linear"
+    functions: Mapping[str, Any] = record.args.get("functions") or {}
+    macs_by = [name for name, stats in functions.items() if stats[3]]
+    if macs_by and all("conv" in name for name in macs_by):
+        return "conv"
+    if macs_by and all(name.endswith(".linear") for name in macs_by):
+        return "linear"
+    return "matmul"
+
+
+def breakdown(record: Record) -> dict[str, int]:
+    """One layer's cost by category (whole batch): its MACs under its MAC category, then its other ops."""
+    out: dict[str, int] = {}
+    if record.macs:
+        out[mac_category(record)] = record.macs
+    for category, n in record.other.items():
+        if n:
+            out[category] = out.get(category, 0) + n
+    return out
+
+
+def _add(into: dict[str, int], part: Mapping[str, int]) -> None:
+    for key, n in part.items():
+        into[key] = into.get(key, 0) + n
+
+
+def category_rows(report: Report, depth: int | None = None) -> list[tuple[Record, dict[str, int]]]:
+    """The rows ``cnncost table`` shows at ``depth`` with each one's cost by category (a group row: the sum of
+    the layers under it). The rows sum to ``category_totals(report)``."""
+    layers = report.layers()
+    per_layer = {id(r): breakdown(r) for r in layers}
+    shown = report.collapsed(depth)
+    out: list[tuple[Record, dict[str, int]]] = []
+    for row in shown:
+        if row.is_layer:
+            out.append((row, per_layer[id(row)]))
+            continue
+        total: dict[str, int] = {}
+        prefix = f"{row.path}."
+        for layer in layers:
+            if layer.path.startswith(prefix):
+                _add(total, per_layer[id(layer)])
+        out.append((row, total))
+    return out
+
+
+def category_totals(report: Report) -> dict[str, int]:
+    """The whole network's cost by category (whole batch)."""
+    total: dict[str, int] = {}
+    for layer in report.layers():
+        _add(total, breakdown(layer))
+    return total
+
+
+def _categories(totals: Mapping[str, int]) -> list[str]:
+    order = [*MAC_CATEGORIES, *OTHER_CATEGORIES]
+    known = [c for c in order if c in ALWAYS or totals.get(c)]
+    return known + sorted(c for c in totals if c not in order and totals[c])
+
+
+# ------------------------------------------------------------------------------------------------ text
+
+
+def category_lines(
+    report: Report, *, depth: int | None = None, width: int = 120, color: bool = False
+) -> list[str]:
+    """The per-row table of categories with a totals row (short SI figures; the exact totals follow it)."""
+    totals = category_totals(report)
+    cats = _categories(totals)
+    rows = [
+        [r.path, r.op if r.is_layer else r.kind, *(num.si(parts[c]) if parts.get(c) else "" for c in cats)]
+        for r, parts in category_rows(report, depth)
+    ]
+    columns = [
+        Column("layer", footer="total", flexible=True, min_width=12),
+        Column("op", footer=""),
+        *(Column(HEADERS.get(c, c), "right", num.si(totals.get(c, 0)) if totals.get(c) else "—") for c in cats),
+    ]
+    return grid(columns, rows, width=width, color=color)
+
+
+def total_lines(report: Report, *, color: bool = False) -> list[str]:
+    """Each category in total, exact, with its share of all counted operations."""
+    totals = category_totals(report)
+    everything = sum(totals.values())
+    rows = [
+        [HEADERS.get(c, c), num.integer(totals.get(c, 0)), num.percent(totals.get(c, 0), everything)]
+        for c in _categories(totals)
+    ]
+    rows.append(["all of them", num.integer(everything), ""])
+    return grid([Column(""), Column("", "right"), Column("", "right")], rows, width=10_000, color=color, gap=2,
+                rules=False)
+
+
+def _scope(count: PeerCount, batch: int) -> str:
+    if count.peer.scope == "image" or batch == 1:
+        return "1 image"
+    return f"batch of {batch}"
+
+
+def peer_lines(report: Report, peers: Sequence[PeerCount], *, width: int = 120, color: bool = False) -> list[str]:
+    """The tools table: the number each reports for this network (exact, then short), what it counts, its ratio
+    to our MACs on the same scope and why it differs. A starred number leaves out what the notes below name."""
+    rows = [
+        [
+            p.peer.tool,
+            num.integer(p.count) + ("" if p.exact else " *"),
+            f"{p.peer.unit}, {_scope(p, report.batch)}",
+            num.ratio(p.count, p.ours),
+            p.peer.reason,
+        ]
+        for p in peers
+    ]
+    columns = [
+        Column("tool"),
+        Column("number", "right"),
+        Column("counted as"),
+        Column("× our MACs", "right"),
+        Column("why it differs", flexible=True, min_width=30),
+    ]
+    lines = grid(columns, rows, width=width, color=color)
+    for p in peers:
+        for note in p.unmodeled:
+            lines += wrap_line(f"* {p.peer.tool}: not modeled, not in the number: {note}", width, "dim", color)
+        for note in p.assumed:
+            lines += wrap_line(f"{p.peer.tool}: {note}", width, "dim", color)
+    how = "; ".join(f"{p.peer.tool}: {p.peer.reports}" for p in peers)
+    lines += wrap_line(f"numbers as read from: {how}", width, "dim", color)
+    return lines
+
+
+def render_explain(
+    report: Report,
+    *,
+    depth: int | None = None,
+    width: int = 120,
+    color: bool = False,
+    training: bool = False,
+) -> str:
+    """The whole ``cnncost explain`` output: header, categories per row and in total, the tools' numbers."""
+    peers = predict_all(report, training=training)
+    scope = "whole batch" if report.batch > 1 else "one image"
+    lines: list[str] = []
+    for line in header_lines(report):
+        lines += wrap_line(line, width)
+    lines.append("")
+    lines += wrap_line(f"cost by category ({scope}; MACs apart from every other operation)", width, "bold", color)
+    lines += category_lines(report, depth=depth, width=width, color=color)
+    lines.append("")
+    lines += total_lines(report, color=color)
+    if report.unknown_ops:
+        listed = ", ".join(f"{name} ×{n}" for name, n in sorted(report.unknown_ops.items()))
+        lines.append("")
+        lines += wrap_line(f"operators cnncost does not cost (counted as nothing above): {listed}", width)
+    lines.append("")
+    mode = "training mode" if training else "eval mode"
+    lines += wrap_line(f"what other tools report for this network ({mode})", width, "bold", color)
+    lines += peer_lines(report, peers, width=width, color=color)
+    lines.append("")
+    lines += wrap_line(f"convention: {CONVENTION}", width, "dim", color)
+    return join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+def explain_dict(report: Report, *, depth: int | None = None, training: bool = False) -> dict[str, Any]:
+    """``cnncost explain --format json``: categories per row and in total, and every tool's number."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": report.name,
+        "input": list(report.input_shape),
+        "batch": report.batch,
+        "shape_order": "HWC",
+        "convention": CONVENTION,
+        "macs": report.totals.macs,
+        "categories": category_totals(report),
+        "layers": [
+            {"name": r.path, "kind": r.kind, "op": r.op, "categories": parts}
+            for r, parts in category_rows(report, depth)
+        ],
+        "unknown_ops": dict(report.unknown_ops),
+        "training": training,
+        "tools": [describe(p) for p in predict_all(report, training=training)],
+    }
+
+
+def explain_markdown(report: Report, *, depth: int | None = None, training: bool = False) -> str:
+    """``cnncost explain --format markdown``: the two tables as GitHub Markdown."""
+    totals = category_totals(report)
+    cats = _categories(totals)
+    head = ["layer", "op", *(HEADERS.get(c, c) for c in cats)]
+    lines = [f"## {report.name}", "", "| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    for r, parts in category_rows(report, depth):
+        cells = [r.path, r.op if r.is_layer else r.kind, *(num.integer(parts[c]) if parts.get(c) else "" for c in cats)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("| **total** | | " + " | ".join(num.integer(totals.get(c, 0)) for c in cats) + " |")
+    lines += ["", "| tool | reports | number | × our MACs | why it differs |", "|---|---|---|---|---|"]
+    for p in predict_all(report, training=training):
+        lines.append(
+            f"| {p.peer.tool} | `{p.peer.reports}` | {num.integer(p.count)}{'' if p.exact else ' *'} | "
+            f"{num.ratio(p.count, p.ours)} | {p.peer.reason} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def explain_text(
+    report: Report,
+    *,
+    fmt: str = "table",
+    depth: int | None = None,
+    width: int = 120,
+    color: bool = False,
+    training: bool = False,
+) -> str:
+    """``cnncost explain`` in any format (``table``, ``json``, ``markdown``; ``csv``: the category rows)."""
+    if fmt == "json":
+        return json.dumps(explain_dict(report, depth=depth, training=training), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return explain_markdown(report, depth=depth, training=training)
+    if fmt == "csv":
+        return _csv(report, depth)
+    return render_explain(report, depth=depth, width=width, color=color, training=training)
+
+
+def _csv(report: Report, depth: int | None) -> str:
+    import csv
+    import io
+
+    totals = category_totals(report)
+    cats = _categories(totals)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "op", *cats])
+    for r, parts in category_rows(report, depth):
+        writer.writerow([r.path, r.op if r.is_layer else r.kind, *(parts.get(c, 0) for c in cats)])
+    writer.writerow(["total", "", *(totals.get(c, 0) for c in cats)])
+    return buffer.getvalue()
