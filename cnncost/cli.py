@@ -236,9 +236,80 @@ def list_networks(
     emit(render.library_text(reports, fmt=fmt.value, **_render_options()))
 
 
+# ----------------------------------------------------------------------- any PyTorch model (--module)
+
+OptionalSpecArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[NAME_OR_PATH]",
+        help="a bundled network (see 'cnncost list'), a spec file, or FILE.yaml:VARIANT (or give --module)",
+        show_default=False,
+    ),
+]
+ModuleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--module",
+        "-m",
+        metavar="MODULE:CALLABLE",
+        help="analyze a PyTorch model instead of a spec: torchvision:resnet50, mypackage.models:build or "
+        "path/to/file.py:Net (called with no arguments; analyzed on the meta device, needs torch)",
+        show_default=False,
+    ),
+]
+InputShapeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--input-shape",
+        metavar="C,H,W",
+        help="input of a --module model per image, torch's order (default: 3,224,224, or 3 channels at --size)",
+        show_default=False,
+    ),
+]
+
+_DIMS = re.compile(r"^\s*\d+(\s*[,x×X]\s*\d+)*\s*$")
+
+
+def parse_input_shape(text: str | None, size: tuple[int, int] | None = None) -> tuple[int, ...]:
+    """``--input-shape 3,224,224`` → (3, 224, 224); without it, 3 channels at ``--size`` or 224×224."""
+    if text is None:
+        h, w = size or (224, 224)
+        return (3, h, w)
+    if not _DIMS.match(text):
+        raise UsageError(f"--input-shape {text!r} is not C,H,W", hint="e.g. --input-shape 3,224,224")
+    dims = tuple(int(d) for d in re.split(r"[,x×X]", text.replace(" ", "")))
+    if any(d < 1 for d in dims):
+        raise UsageError(f"--input-shape {text}: every size must be at least 1", hint="e.g. --input-shape 3,224,224")
+    return dims
+
+
+def _report_of(
+    spec: str | None, module: str | None, input_shape: str | None, size: str | None, batch: int, sets: list[str] | None
+) -> Any:
+    """The analysis of a spec, or of a ``--module`` model on the meta device."""
+    from cnncost import api
+
+    if spec is not None and module is not None:
+        raise UsageError("give a network or --module, not both", hint="to compare them: cnncost compare A --module M")
+    if module is None:
+        if spec is None:
+            raise UsageError(
+                "missing argument NAME_OR_PATH (or --module MODULE:CALLABLE)",
+                hint="e.g. cnncost table vgg16, or cnncost table --module torchvision:resnet50",
+            )
+        if input_shape is not None:
+            raise UsageError("--input-shape is for --module models", hint="for a spec use --size H[xW]")
+        return api.analyze(spec, batch=batch, size=parse_size(size), variables=parse_sets(sets))
+    if sets:
+        raise UsageError("--set sets spec variables; a --module model has none", hint="remove --set")
+    return api.analyze_module(module, parse_input_shape(input_shape, parse_size(size)), batch=batch)
+
+
 @app.command()
 def table(
-    spec: SpecArgument,
+    spec: OptionalSpecArgument = None,
+    module: ModuleOption = None,
+    input_shape: InputShapeOption = None,
     size: SizeOption = None,
     batch: BatchOption = 1,
     sets: SetOption = None,
@@ -254,18 +325,31 @@ def table(
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
 
+    if verify and module is not None:
+        raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
+    report = _report_of(spec, module, input_shape, size, batch, sets)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
-    report = api.analyze(spec, batch=batch, **options)
-    verified = api.verify(spec, batch=batch, **options).check() if verify else None
+    verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
     emit(render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **_render_options()))
 
 
 @app.command()
 def compare(
     specs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(metavar="A B [C…]", help="two or more networks (names or spec files)", show_default=False),
-    ],
+    ] = None,
+    modules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--module",
+            "-m",
+            metavar="MODULE:CALLABLE",
+            help="a PyTorch model to compare too, after the specs (repeatable; see 'cnncost table --help')",
+            show_default=False,
+        ),
+    ] = None,
+    input_shape: InputShapeOption = None,
     size: SizeOption = None,
     batch: BatchOption = 1,
     sets: SetOption = None,
@@ -275,14 +359,46 @@ def compare(
     """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
     from cnncost import api, render
 
-    if len(specs) < 2:
+    specs, modules = specs or [], modules or []
+    if len(specs) + len(modules) < 2:
         raise UsageError(
             "compare needs at least two networks", hint="e.g. cnncost compare conv5x5 conv5x5-bottleneck"
         )
-    comparison = api.compare(
-        *specs, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth
-    )
+    if not modules:
+        comparison = api.compare(
+            *specs, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth
+        )
+    else:
+        from cnncost.analysis.compare import compare as compare_reports
+
+        shape = parse_input_shape(input_shape, parse_size(size))
+        reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
+        reports += [api.analyze_module(m, shape, batch=batch) for m in modules]
+        comparison = compare_reports(reports, depth=depth)
     emit(render.compare_text(comparison, fmt=fmt.value, **_render_options()))
+
+
+@app.command()
+def explain(
+    spec: OptionalSpecArgument = None,
+    module: ModuleOption = None,
+    input_shape: InputShapeOption = None,
+    size: SizeOption = None,
+    batch: BatchOption = 1,
+    sets: SetOption = None,
+    depth: DepthOption = None,
+    fmt: FormatOption = Format.table,
+    training: Annotated[
+        bool, typer.Option("--training", help="predict fvcore for a model in training mode (batchnorm: 5 per element)")
+    ] = False,
+) -> None:
+    """Cost by category (conv and linear MACs, bias, batchnorm, activations, pooling, residual additions) per
+    layer and in total, and the exact number torchvision, fvcore, FlopCounterMode, ptflops and torchinfo report
+    for the same network, each with why it differs from ours."""
+    from cnncost.render.explain import explain_text
+
+    report = _report_of(spec, module, input_shape, size, batch, sets)
+    emit(explain_text(report, fmt=fmt.value, depth=depth, training=training, **_render_options()))
 
 
 @app.command()
