@@ -98,7 +98,7 @@ class CnnCostError(Exception):
         text = f"{where}{at}{self.message}"
         if self.hint:
             text += f" — {self.hint}"
-        return " ".join(text.split("\n"))
+        return _printable(" ".join(text.split("\n")))
 
     def __str__(self) -> str:
         return self.one_line()
@@ -138,6 +138,17 @@ class DeviceError(CnnCostError):
 
 class CheckFailed(CnnCostError):
     """A documented figure does not match the computed one."""
+
+
+def _printable(text: str) -> str:
+    """Escape what would break the one line or hide in it: control characters (a stray '\r' in a YAML key) and
+    Unicode line separators."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else "\\" + ("t" if c == "\t" else f"x{ord(c):02x}" if ord(c) < 256 else f"u{ord(c):04x}")
+        for c in text
+    )
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -59,7 +59,7 @@ def _analyze(spec: str, **call: Any) -> CnnCostError:
 def _assert_one_line(exc: CnnCostError) -> str:
     text = str(exc)
     assert text == exc.one_line()
-    assert text.strip() and "\n" not in text and "\r" not in text, repr(text)
+    assert text.strip() and text.isprintable(), repr(text)  # no line breaks, no control characters
     assert "Traceback" not in text
     return text
 
