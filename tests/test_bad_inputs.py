@@ -261,6 +261,25 @@ def test_cli_refuses_corpus(case: dict[str, Any], run_cli: Callable[[list[str]],
             assert fragment in line, f"{fragment!r} not in {line!r}"
 
 
+@pytest.mark.parametrize("command", ["explain", "compare"])
+@pytest.mark.parametrize("case", FILE_CASES, ids=_case_id)
+def test_cli_other_commands_refuse_corpus(
+    case: dict[str, Any], command: str, run_cli: Callable[[list[str]], tuple[int, str, str]]
+) -> None:
+    """Every command that reads a spec refuses the corpus the same way (compare: beside a good network)."""
+    import typer
+
+    from cnncost import cli
+
+    if command not in typer.main.get_command(cli.app).commands:  # type: ignore[attr-defined]
+        pytest.skip(f"no '{command}' command")
+    bad = str(CORPUS / case["file"])
+    args = [command, bad] if command == "explain" else [command, "lenet5", bad]
+    code, out, err = run_cli(args)
+    line = _assert_refused(code, out, err, _error_class(case["error"]).exit_code)
+    assert case["expect"][0] in line, line
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
