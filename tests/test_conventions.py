@@ -105,16 +105,18 @@ def test_no_macs_no_ratio() -> None:
     assert predict(empty, "torchvision").ratio is None
 
 
-def test_unknown_operators_make_predictions_inexact() -> None:
-    report = tiny()
+def test_unknown_operators_matter_only_to_tools_that_count_them() -> None:
     import dataclasses
 
-    odd = dataclasses.replace(report, unknown_ops=MappingProxyType({"aten.cumsum": 2}))
-    fv = predict(odd, "fvcore")
-    assert fv.count == TINY["fvcore"] and not fv.exact and "aten.cumsum" in fv.unmodeled[0]
-    assert predict(odd, "flopcounter").exact  # FlopCounterMode would not count a cumsum either
+    report = tiny()
+    cumsum = dataclasses.replace(report, unknown_ops=MappingProxyType({"aten.cumsum": 2}))
+    assert all(p.exact for p in predict_all(cumsum))  # no tool counts a cumulative sum
+    bilinear = dataclasses.replace(report, unknown_ops=MappingProxyType({"aten.upsample_bilinear2d": 1}))
+    fv = predict(bilinear, "fvcore")
+    assert fv.count == TINY["fvcore"] and not fv.exact and "upsample_bilinear2d" in fv.unmodeled[0]
+    assert predict(bilinear, "flopcounter").exact and predict(bilinear, "torchinfo").exact
     sdpa = dataclasses.replace(report, unknown_ops=MappingProxyType({"aten._scaled_dot_product_flash_attention": 1}))
-    assert not predict(sdpa, "flopcounter").exact
+    assert not predict(sdpa, "flopcounter").exact and predict(sdpa, "ptflops-aten").exact
 
 
 def test_spec_report_needs_no_torch() -> None:
@@ -422,10 +424,11 @@ def test_explain_names_what_it_could_not_model() -> None:
 
     from cnncost.render.explain import render_explain
 
-    odd = dataclasses.replace(tiny(), unknown_ops=MappingProxyType({"aten.cumsum": 2}))
+    odd = dataclasses.replace(tiny(), unknown_ops=MappingProxyType({"aten.cumsum": 2, "aten.upsample_bicubic2d": 1}))
     text = render_explain(odd, width=100)
-    assert "aten.cumsum ×2" in text and "* fvcore: not modeled" in text
-    assert f"{TINY['fvcore']:,} *" in text
+    assert "aten.cumsum ×2" in text
+    assert "* fvcore: not modeled, not in the number: operator aten.upsample_bicubic2d" in text
+    assert f"{TINY['fvcore']:,} *" in text and f"{TINY['torchinfo']:,} *" not in text
 
 
 # ------------------------------------------------------------------------------- the command line

@@ -381,3 +381,19 @@ def test_torchvision_target() -> None:
         return
     report = api.analyze_module("torchvision:resnet50")
     assert report.totals.params == 25_557_032 and report.totals.macs == 4_089_184_256
+
+
+def test_modules_run_on_a_folded_batch() -> None:
+    class Frames(nn.Module):  # a per-frame conv on N·T frames, as video models do
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x: Any) -> Any:
+            n = x.shape[0]
+            return self.bn(self.conv(x.reshape(n * 5, 3, 8, 8))).reshape(n, 5 * 4, 8, 8)
+
+    report = analyze_module(Frames(), (15, 8, 8), batch=2)
+    assert report.find("conv").macs == 2 * 5 * 4 * 27 * 64
+    assert 2 * report.totals.macs == flop_counter(Frames(), (2, 15, 8, 8))

@@ -258,6 +258,8 @@ _FVCORE_UNKNOWN = frozenset(
 
 #: Aten operators FlopCounterMode counts that cnncost does not cost (they show up in ``Report.unknown_ops``).
 _FLOP_COUNTER_EXTRA = ("attention", "_scaled_mm", "backward")
+#: Likewise for fvcore (its handles for bilinear upsampling, grid sampling and instance norm).
+_FVCORE_EXTRA = ("upsample", "grid_sampler", "instance_norm")
 
 
 # ------------------------------------------------------------------------------------------------ the rules
@@ -421,7 +423,9 @@ def _torchinfo(r: Record, batch: int, training: bool, tally: _Tally) -> None:
         tally.add("MACs", r.macs)
         tally.add("bias", r.other.get("bias", 0))
     elif r.op == "bn":
-        tally.add("batchnorm parameters × batch", _calls(r) * batch * r.params)
+        # params × output_size[0]: the batch (or what the model folded into it), once per call.
+        leads = _in_elements(r, batch) // max(1, math.prod(r.input_shape))
+        tally.add("batchnorm parameters × batch", leads * r.params)
     elif r.macs:
         tally.unmodeled.append(f"{r.path} ({r.op})")
 
@@ -464,11 +468,11 @@ def predict(report: Report, key: str, *, training: bool = False) -> PeerCount:
     tally = _Tally()
     for r in _layers(report):
         rule(r, batch, training, tally)
-    if key == FLOP_COUNTER.key:
-        extra = sorted(n for n in report.unknown_ops if any(word in n for word in _FLOP_COUNTER_EXTRA))
-        tally.unmodeled.extend(extra)
-    elif report.unknown_ops and key != TORCHVISION.key:
-        tally.unmodeled.extend(f"unknown operator {n}" for n in sorted(report.unknown_ops))
+    # Operators cnncost could not cost matter only to the tools that cost operators of that kind themselves.
+    words = {FLOP_COUNTER.key: _FLOP_COUNTER_EXTRA, FVCORE.key: _FVCORE_EXTRA}.get(key, ())
+    tally.unmodeled.extend(
+        f"operator {n}" for n in sorted(report.unknown_ops) if any(word in n for word in words)
+    )
     ours = report.totals.macs if tool.scope == "batch" else report.totals.macs // batch
     return PeerCount(
         peer=tool,

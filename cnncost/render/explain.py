@@ -126,7 +126,7 @@ def category_lines(
     ]
     columns = [
         Column("layer", footer="total", flexible=True, min_width=12),
-        Column("op", footer=""),
+        Column("op", footer="", flexible=True, min_width=8),
         *(Column(HEADERS.get(c, c), "right", num.si(totals.get(c, 0)) if totals.get(c) else "—") for c in cats),
     ]
     return grid(columns, rows, width=width, color=color)

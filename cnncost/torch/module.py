@@ -625,9 +625,12 @@ class _Observer:
             if frame.absorbing and row.known is not None:
                 x = _first_tensor(inputs)
                 if x is not None and y is not None:
+                    # The formula is per item of the leading dimension: the batch, or whatever the model folded
+                    # into it (a module run on N·T frames).
+                    lead = int(x.shape[0])
                     cost = get_op(row.op).cost(row.known, ir_shape(x.shape), ir_shape(y.shape))
-                    row.macs += cost.macs * self.batch
-                    row.other.update({k: v * self.batch for k, v in cost.other.items()})
+                    row.macs += cost.macs * lead
+                    row.other.update({k: v * lead for k, v in cost.other.items()})
                     row.formula = row.formula or cost.formula
 
         return hook
