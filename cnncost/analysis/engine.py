@@ -29,6 +29,8 @@ def layer_cost(layer: ir.Layer) -> Cost:
 
 
 def analyze_network(network: ir.Network, *, batch: int = 1) -> Report:
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise TypeError(f"batch must be a whole number, not {type(batch).__name__}")
     if not 1 <= batch <= MAX_BATCH:
         raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
     records: list[Record] = []
