@@ -333,12 +333,21 @@ def test_load_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
             model = build()
             broken = lambda: 1 / 0
+
+            def reads_values():
+                import torch
+                n = int(torch.ones(2).sum().item())  # impossible on the meta device
+                return nn.Linear(n, n)
+
             number = 3
             not_a_model = lambda: "hello"
             """
         )
     )
-    assert isinstance(load_module_target(f"{path}:build"), nn.Sequential)
+    built = load_module_target(f"{path}:build")
+    assert isinstance(built, nn.Sequential) and all(p.is_meta for p in built.parameters())
+    assert all(not p.is_meta for p in load_module_target(f"{path}:build", meta=False).parameters())
+    assert all(not p.is_meta for p in load_module_target(f"{path}:reads_values").parameters())  # built again
     assert isinstance(load_module_target(f"{path}:model"), nn.Sequential)
     with pytest.raises(CnnCostError, match=r"calling .*broken\(\) failed: ZeroDivisionError"):
         load_module_target(f"{path}:broken")

@@ -1149,10 +1149,14 @@ def analyze_module(
 # --------------------------------------------------------------------------------------- loading a model
 
 
-def load_module_target(target: str) -> nn.Module:
+def load_module_target(target: str, *, meta: bool = True) -> nn.Module:
     """Build the model named by ``target``: ``package.module:callable`` (a function or class called with no
     arguments, or an ``nn.Module`` instance), ``path/to/file.py:callable``, or ``torchvision:resnet50`` (a
     torchvision model builder, random weights, nothing downloaded).
+
+    Under ``meta`` (the default) the callable runs inside ``torch.device("meta")``, so the model's parameters
+    take no memory and no time to initialize; a callable that fails there (one that loads weights or reads
+    tensor values while building) is simply called again normally.
 
     Raises a one-line cnncost error for a malformed target, a module that cannot be imported, a missing
     attribute, a callable that fails, and a result that is not an ``nn.Module``.
@@ -1175,13 +1179,21 @@ def load_module_target(target: str) -> nn.Module:
             f"'{target}' is a {type(obj).__name__}, neither an nn.Module nor something that builds one",
             hint="name a model class, a function returning a model, or a model instance",
         )
-    try:
-        built = obj()
-    except Exception as exc:
-        raise CnnCostError(
-            f"calling {target}() failed: {_first_line(exc)}",
-            hint="the callable must build the model with no arguments (wrap it in a small function)",
-        ) from None
+    built = None
+    if meta:
+        try:  # parameters made on the meta device: nothing allocated, no initialization run
+            with torch.device("meta"):
+                built = obj()
+        except Exception:
+            built = None  # it needs real tensors while building (loads weights, reads values): build it normally
+    if built is None:
+        try:
+            built = obj()
+        except Exception as exc:
+            raise CnnCostError(
+                f"calling {target}() failed: {_first_line(exc)}",
+                hint="the callable must build the model with no arguments (wrap it in a small function)",
+            ) from None
     if not isinstance(built, nn.Module):
         raise CnnCostError(
             f"{target}() returned a {type(built).__name__}, not a torch.nn.Module",
