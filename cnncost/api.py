@@ -119,17 +119,27 @@ def compare(
 
 
 def verify(
-    spec: Spec, *, size: Size = None, batch: int = 1, variables: Mapping[str, Any] | None = None
+    spec: Spec,
+    *,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    fvcore: bool | None = None,
 ) -> VerifyResult:
     """Build the network on the meta device (no weights) and confirm every row of its analysis with PyTorch:
-    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes."""
+    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes. ``fvcore`` adds
+    fvcore's FlopCountAnalysis as a second oracle (one image, real CPU tensors); None: when it is installed."""
     from cnncost.errors import require_torch
 
     require_torch("--verify")
     from cnncost.torch.verify import verify as verify_module
 
+    if fvcore is None:
+        import importlib.util
+
+        fvcore = importlib.util.find_spec("fvcore") is not None
     network = resolve(spec, size=size, variables=variables)
-    return verify_module(network, analyze_network(network, batch=batch))
+    return verify_module(network, analyze_network(network, batch=batch), fvcore=fvcore)
 
 
 def bench(

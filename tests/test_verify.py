@@ -250,3 +250,22 @@ def test_random_networks_agree(
     result = verify(net, analyze_network(net, batch=batch))
     assert isinstance(result, VerifyResult)
     assert result.ok, result.failures
+
+
+def test_fvcore_is_a_second_oracle_layer_by_layer() -> None:
+    import dataclasses
+
+    pytest.importorskip("fvcore")
+    from cnncost import api
+    from cnncost.torch.verify import verify as verify_network
+
+    network = api.resolve("lenet5")
+    report = api.analyze(network, batch=2)
+    result = verify_network(network, report, fvcore=True)
+    assert result.ok and result.fvcore_macs == report.totals.macs // 2 == 416_520
+    # A report that claims 1 MAC too many on c2 is caught by fvcore too, and named.
+    rows = tuple(dataclasses.replace(r, macs=r.macs + 2) if r.path == "c2" else r for r in report.records)
+    tampered = dataclasses.replace(report, records=rows)
+    bad = verify_network(network, tampered, fvcore=True)
+    assert not bad.ok
+    assert bad.fvcore_failures and bad.fvcore_failures[0].startswith("c2: 480,000 MACs (fvcore) vs 480,002")

@@ -49,21 +49,25 @@ def verify_line(result: Verified) -> str:
     state = "agrees" if result.ok else "DISAGREES"
     groups = len(getattr(result, "groups", ()))
     blocks = f" and {groups} blocks" if groups else ""
+    fvcore = getattr(result, "fvcore_macs", None)
+    second = "" if fvcore is None else f"; fvcore {num.integer(fvcore)} MACs per image, layer by layer"
     return (
         f"verified: PyTorch on the meta device {state} on the params, FLOPs (= 2 × MACs) and output shape of all "
         f"{len(result.rows)} layers{blocks} — {num.integer(result.measured_params)} params, "
-        f"{num.integer(result.measured_flops)} FLOPs by FlopCounterMode"
+        f"{num.integer(result.measured_flops)} FLOPs by FlopCounterMode{second}"
     )
 
 
 def verify_dict(result: Verified) -> dict[str, Any]:
     return {
         "ok": result.ok,
-        "method": "PyTorch on the meta device: params, FlopCounterMode FLOPs and output shape of every layer",
+        "method": "PyTorch on the meta device: params, FlopCounterMode FLOPs and output shape of every layer"
+        + ("; fvcore MACs of every layer" if getattr(result, "fvcore_macs", None) is not None else ""),
         "layers": len(result.rows),
         "groups": len(getattr(result, "groups", ())),
         "params": result.measured_params,
         "flops": result.measured_flops,
+        "fvcore_macs_per_image": getattr(result, "fvcore_macs", None),
     }
 
 

@@ -78,14 +78,19 @@ class VerifyResult:
     measured_params: int
     expected_flops: int
     measured_flops: int
+    #: The second oracle, when asked for: fvcore's MACs per image for the whole network (None: not run), and the
+    #: layers on which fvcore disagrees with the analysis.
+    fvcore_macs: int | None = None
+    fvcore_failures: tuple[str, ...] = ()
 
     @property
     def totals_ok(self) -> bool:
-        return self.expected_params == self.measured_params and self.expected_flops == self.measured_flops
+        fvcore_ok = self.fvcore_macs is None or 2 * self.fvcore_macs * self.batch == self.expected_flops
+        return self.expected_params == self.measured_params and self.expected_flops == self.measured_flops and fvcore_ok
 
     @property
     def ok(self) -> bool:
-        return self.totals_ok and not self.failures
+        return self.totals_ok and not self.failures and not self.fvcore_failures
 
     @property
     def failures(self) -> tuple[VerifyRow, ...]:
@@ -101,6 +106,11 @@ class VerifyResult:
                     path=r.path,
                     hint="the builder or a formula is wrong: please report it with this spec",
                 )
+        if self.fvcore_failures:
+            raise CheckFailed(
+                f"fvcore disagrees with the analysis: {self.fvcore_failures[0]}",
+                hint="the builder or a formula is wrong: please report it with this spec",
+            )
         if not self.totals_ok:
             raise CheckFailed(
                 f"PyTorch disagrees with the analysis on the totals of {self.name}: "
@@ -206,8 +216,11 @@ def count_with_torch(module: nn.Module, input_nchw_shape: tuple[int, ...]) -> tu
 # ----------------------------------------------------------------------------------------- verify
 
 
-def verify(network: Network, report: Report) -> VerifyResult:
+def verify(network: Network, report: Report, *, fvcore: bool = False) -> VerifyResult:
     """Build ``network`` on the meta device and compare it with ``report``, row by row (see the module doc).
+
+    With ``fvcore``, fvcore's FlopCountAnalysis is run as a second, independent oracle on one image (it traces
+    with real CPU tensors, so this allocates the weights): every layer's MACs and the total must match too.
 
     Every layer record must have its module (merge pseudo-layers excepted: they have none and claim nothing).
     Group records (blocks, repeats, residuals, branches…) are checked too where a module stands at their path;
@@ -231,7 +244,20 @@ def verify(network: Network, report: Report) -> VerifyResult:
             handle.remove()
     flops = _per_module(counter, module)
 
+    fv_total: int | None = None
+    fv_failures: list[str] = []
+    if fvcore:
+        per_image = fvcore_flops(module, nchw(report.input_shape, 1))
+        fv_total = per_image.get("", 0)
+        for rec in report.layers():
+            if rec.macs and per_image.get(rec.path, 0) * report.batch != rec.macs:
+                fv_failures.append(
+                    f"{rec.path}: {per_image.get(rec.path, 0) * report.batch:,} MACs (fvcore) vs {rec.macs:,}"
+                )
+
     return VerifyResult(
+        fvcore_macs=fv_total,
+        fvcore_failures=tuple(fv_failures),
         name=report.name,
         input_shape=report.input_shape,
         batch=report.batch,
