@@ -86,6 +86,7 @@ def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
             "other": ordered_other(t.other),
         },
         "layers": [record_dict(r) for r in report.collapsed(depth)],
+        "unknown_ops": dict(sorted(report.unknown_ops.items())),
     }
 
 

@@ -229,6 +229,9 @@ def render_report(report: Report, *, depth: int | None = None, width: int = 120,
     lines += report_lines(report, depth=depth, width=width, color=color)
     lines.append("")
     lines += totals_lines(report, color=color)
+    if report.unknown_ops:
+        listed = ", ".join(f"{name} ×{n:,}" for name, n in sorted(report.unknown_ops.items()))
+        lines += wrap_line(f"not costed (operators cnncost has no formula for): {listed}", width)
     lines.append("")
     lines += wrap_line(f"convention: {CONVENTION}", width, "dim", color)
     return join(lines)
