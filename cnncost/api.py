@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     import torch
 
+    from cnncost.analysis.check import CheckReport
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
     from cnncost.torch.verify import VerifyResult
 
@@ -116,6 +117,20 @@ def compare(
         raise TypeError("compare needs at least one spec")
     reports = [analyze(spec, size=size, batch=batch, variables=variables) for spec in specs]
     return compare_reports(reports, depth=depth)
+
+
+def check(*specs: str | Path) -> CheckReport:
+    """Recompute every figure the specs' sources document (``documented:``) and compare, within each figure's
+    tolerance. No spec: the whole bundled library. A family file named without ``:VARIANT`` checks every
+    network it defines. Pure Python, no torch."""
+    from cnncost.analysis.check import check_document, merge
+
+    names: list[str | Path] = list(specs) or [entry.name for entry in library.entries()]
+    parts = []
+    for spec in names:
+        for found in library.locate_all(spec):
+            parts.append(check_document(found.doc, [found.variant], file=found.file))
+    return merge(parts)
 
 
 def verify(

@@ -378,6 +378,50 @@ def compare(
     emit(render.compare_text(comparison, fmt=fmt.value, **_render_options()))
 
 
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def check(
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NAME_OR_PATH…]",
+            help="networks or spec files to check (a family file: every network in it) [default: the library]",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", case_sensitive=False, help="output format")] = (
+        CheckFormat.table
+    ),
+    junit: Annotated[
+        str | None,
+        typer.Option("--junit", metavar="FILE", help="also write JUnit XML for CI systems (atomically)"),
+    ] = None,
+) -> None:
+    """Recompute every figure the sources document (the specs' 'documented:') and compare: exit 0 only when
+    all pass (an explained deviation passes)."""
+    from cnncost import api
+    from cnncost.atomic import check_writable, write_text
+    from cnncost.render.check import check_json, junit_xml, render_check
+
+    if junit is not None:
+        check_writable(junit)
+    report = api.check(*(specs or []))
+    if not report.results:
+        raise CnnCostError(
+            "no documented figures to check in " + ", ".join(report.unchecked or ["these specs"]),
+            hint="add a 'documented:' list to the spec (see README, 'Documented figures')",
+        )
+    if junit is not None:
+        write_text(junit, junit_xml(report))
+    emit(check_json(report) if fmt is CheckFormat.json else render_check(report, **_render_options()))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command()
 def explain(
     spec: OptionalSpecArgument = None,

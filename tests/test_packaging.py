@@ -16,7 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_wheel_carries_every_spec(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -45,7 +56,9 @@ def test_wheel_carries_every_spec(tmp_path: Path) -> None:
         "print(l.bundled_dir()); print(len(a.library_entries())); print(a.analyze('vgg16').totals.params)"
     )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     where, count, params = out.stdout.split()
     assert where.startswith(str(target))

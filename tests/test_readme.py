@@ -19,7 +19,7 @@ BLOCK = re.compile(r"<!-- output: cnncost (?P<args>[^>]*?) -->\n```(?P<lang>\w*)
 
 def output_of(args: str) -> str:
     runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
+    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, _err, _):
         code = cli.main(shlex.split(args))
         sys.stdout.flush()
         text = out.getvalue().decode("utf-8")

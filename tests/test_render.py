@@ -249,7 +249,9 @@ def test_json_layout_is_the_documented_one() -> None:
         "convention",
         "totals",
         "layers",
+        "unknown_ops",
     }
+    assert data["unknown_ops"] == {}
     assert data["schema_version"] == SCHEMA_VERSION == 1
     assert data["input"] == [28, 28, 192] and data["output"] == [28, 28, 32]
     assert data["shape_order"] == "HWC" and data["batch"] == 1

@@ -15,13 +15,15 @@ JSON layout (``schema_version`` 1), documented in the README::
          "params": 1792, "macs": 86704128, "flops": 173408256, "other_ops": ..., "other": {...},
          "formula": "3·3·3 × 64 × 224·224"},
         ...
-      ]
+      ],
+      "unknown_ops": {}
     }
 
 Shapes are ``[H, W, C]`` for feature maps and ``[N]`` for flat vectors; batch is never part of a shape. MACs,
 FLOPs and other ops are for the whole batch, params are not; ``formula`` is per image. ``layers`` holds every
 layer (``kind`` ``"layer"``); with a depth, blocks below it are folded into one row of their group ``kind``.
-The layer rows always sum to ``totals``.
+The layer rows always sum to ``totals``. ``unknown_ops`` names operators a ``--module`` model ran that cnncost has
+no formula for, with their call counts (always empty for specs).
 """
 
 from __future__ import annotations

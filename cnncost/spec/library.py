@@ -112,6 +112,20 @@ def _exists(text: str, *, file_only: bool = False) -> bool:
         return False
 
 
+def locate_all(spec: str | Path) -> tuple[Located, ...]:
+    """Like ``locate``, but a family file named without ``:VARIANT`` gives every network it defines."""
+    try:
+        return (locate(spec),)
+    except _Family as family:
+        return tuple(Located(family.doc, family.family_file, name) for name in family.names)
+
+
+class _Family(SpecError):
+    def __init__(self, message: str, *, doc: Any, file: str, names: list[str], hint: str) -> None:
+        super().__init__(message, file=file, hint=hint)
+        self.doc, self.names, self.family_file = doc, names, file
+
+
 def locate(spec: str | Path) -> Located:
     """The document for a bundled name, a path, or ``PATH:VARIANT``."""
     if isinstance(spec, Path) or looks_like_path(spec) or _exists(spec, file_only=True):
@@ -126,10 +140,12 @@ def locate(spec: str | Path) -> Located:
         file = str(path)
         if variant is None and isinstance(doc, dict) and isinstance(doc.get("variants"), dict) and doc["variants"]:
             names = [str(n) for n in doc["variants"]]
-            raise SpecError(
+            raise _Family(
                 f"this file defines {len(names)} network{'s' if len(names) > 1 else ''} "
                 f"({', '.join(names[:6])}{'…' if len(names) > 6 else ''})",
+                doc=doc,
                 file=file,
+                names=names,
                 hint=f"name one as {file}:{names[0]}",
             )
         return Located(doc, file, variant)

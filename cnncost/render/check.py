@@ -1,0 +1,158 @@
+"""``cnncost check`` output: a table, JSON, and JUnit XML for CI systems."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from cnncost.analysis.check import EXPLAINED, FAIL, PASS, CheckReport, Result
+from cnncost.render import numbers as num
+from cnncost.render.formats import dumps
+from cnncost.render.table import Column, grid, join, styled, wrap_line
+
+
+def value_text(value: float | tuple[int, ...] | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, tuple):
+        return num.shape(value)
+    if float(value).is_integer():
+        return num.integer(int(value))
+    return num.si(value, digits=3)
+
+
+def deviation_text(result: Result) -> str:
+    dev = result.deviation
+    if dev is None:
+        return "—" if result.status != PASS or isinstance(result.figure.value, tuple) else "0"
+    if dev == 0:
+        return "0"
+    if math.isinf(dev):
+        return "∞"
+    return f"{dev:+.2%}" if abs(dev) >= 0.0001 else f"{dev:+.2e}"
+
+
+def tolerance_text(result: Result) -> str:
+    tol = result.figure.tolerance
+    return "exact" if tol == 0 else f"±{tol:.2%}".replace(".00%", "%")
+
+
+def render_check(report: CheckReport, *, width: int = 120, color: bool = False) -> str:
+    columns = [
+        Column("network"),
+        Column("figure", flexible=True, min_width=14),
+        Column("documented", "right"),
+        Column("computed", "right"),
+        Column("deviation", "right"),
+        Column("tolerance", "right"),
+        Column("source", flexible=True, min_width=16),
+        Column("status"),
+    ]
+    rows = []
+    for r in report.results:
+        status = r.status if r.status != FAIL else styled(FAIL, "bold", color)
+        rows.append(
+            [
+                r.figure.network,
+                r.figure.label,
+                value_text(r.figure.value),
+                value_text(r.computed),
+                deviation_text(r),
+                tolerance_text(r),
+                r.figure.source,
+                status,
+            ]
+        )
+    lines = grid(columns, rows, width=width, color=color) if rows else []
+    notes = [r for r in report.results if r.status != PASS]
+    if notes:
+        lines.append("")
+        for r in notes:
+            lines += wrap_line(f"{r.status}: {r.figure.network} · {r.figure.label}: {r.note}", width)
+    if report.unchecked:
+        lines.append("")
+        lines += wrap_line("no documented figures: " + ", ".join(report.unchecked), width)
+    lines.append("")
+    summary = (
+        f"{report.count(PASS)} passed, {report.count(EXPLAINED)} explained, {report.count(FAIL)} failed "
+        f"· {len({r.figure.network for r in report.results})} network(s)"
+    )
+    lines.append(styled(summary, "bold", color))
+    return join(lines)
+
+
+def result_dict(r: Result) -> dict[str, Any]:
+    value = list(r.figure.value) if isinstance(r.figure.value, tuple) else r.figure.value
+    computed = list(r.computed) if isinstance(r.computed, tuple) else r.computed
+    return {
+        "network": r.figure.network,
+        "figure": r.figure.figure,
+        "layer": r.figure.layer,
+        "label": r.figure.label,
+        "size": list(r.figure.size) if r.figure.size else None,
+        "variables": dict(r.figure.variables),
+        "documented": value,
+        "computed": computed,
+        "deviation": r.deviation,
+        "tolerance": r.figure.tolerance,
+        "source": r.figure.source,
+        "status": r.status,
+        "note": r.note or None,
+        "file": r.figure.file,
+        "line": r.figure.line,
+    }
+
+
+def check_json(report: CheckReport) -> str:
+    return dumps(
+        {
+            "ok": report.ok,
+            "passed": report.count(PASS),
+            "explained": report.count(EXPLAINED),
+            "failed": report.count(FAIL),
+            "unchecked": list(report.unchecked),
+            "results": [result_dict(r) for r in report.results],
+        }
+    )
+
+
+def junit_xml(report: CheckReport) -> str:
+    """JUnit XML: one testsuite per network, one testcase per documented figure."""
+    suites = ET.Element(
+        "testsuites", name="cnncost check", tests=str(len(report.results)), failures=str(report.count(FAIL))
+    )
+    by_network: dict[str, list[Result]] = {}
+    for r in report.results:
+        by_network.setdefault(r.figure.network, []).append(r)
+    for network, results in by_network.items():
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=network,
+            tests=str(len(results)),
+            failures=str(sum(1 for r in results if r.status == FAIL)),
+            errors="0",
+            skipped="0",
+        )
+        for r in results:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"cnncost.{network}",
+                name=r.figure.label,
+                file=r.figure.file or "",
+                line=str(r.figure.line or ""),
+            )
+            detail = (
+                f"documented {value_text(r.figure.value)} ({r.figure.source}), computed {value_text(r.computed)}, "
+                f"deviation {deviation_text(r)}, tolerance {tolerance_text(r)}"
+            )
+            if r.status == FAIL:
+                failure = ET.SubElement(case, "failure", message=f"{r.note}: {detail}", type="DocumentedFigure")
+                failure.text = detail
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"{r.status}: {detail}" + (f" — {r.note}" if r.note else "")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
