@@ -137,8 +137,7 @@ class Resolver:
                 raise UsageError(
                     f"--set {name}: this network has no variable '{name}'",
                     file=self.file,
-                    hint=suggest(name, chosen)
-                    or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
+                    hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
                 )
             chosen[name] = (value, None, f"--set {name}")
         scope: dict[str, Any] = {}
@@ -150,9 +149,7 @@ class Resolver:
             except CnnCostError as exc:
                 if where.startswith("--set") and not isinstance(exc, UsageError):
                     # the value came from the command line: bad usage (exit 2), said in the same words
-                    raise UsageError(
-                        f"{where}={shown(value)}: {exc.message}", file=self.file, hint=exc.hint
-                    ) from None
+                    raise UsageError(f"{where}={shown(value)}: {exc.message}", file=self.file, hint=exc.hint) from None
                 raise
         return scope
 
@@ -227,9 +224,7 @@ class Resolver:
         scope = self.variables(self._size_variable(variables, size))
         input_shape = self._input_shape(scope, size)
         root_ctx = _Ctx("layers", "", scope, 0)
-        children, out = self._layers(
-            self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1))
-        )
+        children, out = self._layers(self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1)))
         name = self.variant or str(self.doc["name"])
         description = str(self.variant_doc.get("description") or self.doc.get("description") or "")
         root = ir.Sequence(
@@ -285,9 +280,7 @@ class Resolver:
         dims = [self._int(v, scope, pos_of(raw, i, pos), "input", minimum=1) for i, v in enumerate(raw)]
         if size is not None:
             if len(dims) != 3:
-                raise UsageError(
-                    "--size applies to image inputs, but this network takes a vector", file=self.file
-                )
+                raise UsageError("--size applies to image inputs, but this network takes a vector", file=self.file)
             for s in size:
                 if not 1 <= s <= limits.MAX_DIMENSION:
                     raise UsageError(f"--size {s} is out of range", hint=f"use 1…{limits.MAX_DIMENSION:,}")
@@ -364,15 +357,11 @@ class Resolver:
         )
         return {**scope, **extra}
 
-    def _verb(
-        self, item: Item, scope: Mapping[str, Any], spec_path: str
-    ) -> tuple[str, Mapping[str, Any], str | None]:
+    def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
         """The effective verb: for ``block: {use: …}`` the block the expression names."""
         if item.verb != BLOCK_VERB:
             return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
-        target = self._value(
-            item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use"
-        )
+        target = self._value(item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use")
         if not isinstance(target, str) or target not in self.blocks:
             raise fail(
                 f"'use' names no block: {shown(target)}",
@@ -427,9 +416,7 @@ class Resolver:
             args[key] = self._typed(field, key, raw, ctx.scope, pos, here, verb)
         return args
 
-    def _typed(
-        self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str
-    ) -> Any:
+    def _typed(self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str) -> Any:
         kind = field.kind
         if kind == "int":
             return self._int(raw, scope, pos, here, minimum=field.minimum)
@@ -469,28 +456,22 @@ class Resolver:
                     hint=f"e.g. {key}: 0.5",
                 )
             return float(value)
-        if kind == "enum":
-            value = self._value(raw, scope, pos, here)
-            if not isinstance(value, str) or value not in SHORTCUTS:
-                raise fail(
-                    f"'{key}' must be one of {', '.join(SHORTCUTS)}; got {shown(value)}",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                    hint=suggest(str(value), SHORTCUTS),
-                )
-            return value
-        if kind == "activation":
-            value = self._value(raw, scope, pos, here)
+        if kind in ("enum", "activation"):
             from cnncost.analysis.ops import ACTIVATIONS
 
-            if not isinstance(value, str) or value not in ACTIVATIONS:
+            choices, what = (
+                (SHORTCUTS, "be one of " + ", ".join(SHORTCUTS))
+                if kind == "enum"
+                else (tuple(ACTIVATIONS), "name an activation")
+            )
+            value = self._value(raw, scope, pos, here)
+            if not isinstance(value, str) or value not in choices:
                 raise fail(
-                    f"'{key}' must name an activation, got {shown(value)}",
+                    f"'{key}' must {what}, got {shown(value)}",
                     file=self.file,
                     pos=pos,
                     path=here,
-                    hint=suggest(str(value), ACTIVATIONS) or "one of " + ", ".join(ACTIVATIONS),
+                    hint=suggest(str(value), choices) or "one of " + ", ".join(choices),
                 )
             return value
         if kind == "connections":
@@ -553,9 +534,7 @@ class Resolver:
                 )
             value = int(value)
         if value < minimum:
-            raise fail(
-                f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here
-            )
+            raise fail(f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here)
         if value > limits.MAX_DIMENSION:
             raise LimitError(
                 f"{value:,} is absurdly large here",
@@ -573,9 +552,7 @@ class Resolver:
         value = self._value(raw, scope, pos, here)
         if isinstance(value, list):
             if len(value) != 2:
-                raise fail(
-                    f"expected one number or [h, w], got {shown(value)}", file=self.file, pos=pos, path=here
-                )
+                raise fail(f"expected one number or [h, w], got {shown(value)}", file=self.file, pos=pos, path=here)
             return (
                 self._int(value[0], scope, pos, here, minimum=minimum),
                 self._int(value[1], scope, pos, here, minimum=minimum),
@@ -683,9 +660,7 @@ class Resolver:
                 file=self.file,
                 spec_path=f"blocks.{block_name}.layers[0]",
             )
-            node = self._single(
-                only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
-            )
+            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
             assert node is not None
             return node
         return self._seq(
@@ -732,24 +707,18 @@ class Resolver:
             scope = dict(ctx.scope)
             scope["index"] = i
             if args["stride"] is not None:
-                scope["stride"] = (
-                    list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
-                )
+                scope["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
                 if i:
                     scope["stride"] = 1
             copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), scope, ctx.depth)
             if len(raw) == 1:
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
-                inner = split_item(
-                    raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]"
-                )
+                inner = split_item(raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]")
                 node = self._single(inner, str(i), current, copy_ctx)
                 if node is None:
                     continue
             else:
-                node = self._seq(
-                    raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where
-                )
+                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
             copies.append(node)
             current = node.out_shape
         return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
@@ -786,9 +755,7 @@ class Resolver:
         bpos = item.arg_pos.get("branches", item.body_pos)
         branches: list[ir.Sequence] = []
         for bname, raw in branches_raw.items():
-            bctx = _Ctx(
-                f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth
-            )
+            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
             branches.append(
                 self._seq(
                     raw,
@@ -852,9 +819,7 @@ class Resolver:
         if kind == "none":
             post = self._post_activation(act, out, ctx, where, item)
             children = body.children + ((post,) if post else ())
-            return ir.Sequence(
-                name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where
-            )
+            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where)
         if len(shape) != 3 or len(out) != 3:
             raise ShapeError(
                 f"a residual block needs feature maps on both ends, but goes from {_fmt(shape)} to {_fmt(out)}",
@@ -989,12 +954,7 @@ class Resolver:
             where=where,
         )
         g = gate.out_shape
-        if (
-            len(shape) != 3
-            or len(g) != 3
-            or g[2] != shape[2]
-            or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1]))
-        ):
+        if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
             raise ShapeError(
                 f"the gate gives {_fmt(g)}, which cannot multiply the input {_fmt(shape)}",
                 hint="end the gate with 1×1×C (as in squeeze-and-excitation) or the input's own shape",
