@@ -97,6 +97,7 @@ class Resolver:
         self.variant = variant
         self.variant_doc: Mapping[str, Any] = variants.get(variant, {}) if variant else {}
         self.layer_count = 0
+        self._items: dict[int, Item] = {}
 
     # ------------------------------------------------------------------------------------------- variables
 
@@ -311,7 +312,7 @@ class Resolver:
         used: set[str] = set(reserved)
         for i, entry in enumerate(raw):
             spec_path = f"{ctx.spec_path}[{i}]"
-            item = split_item(entry, pos_of(raw, i, pos), file=self.file, spec_path=spec_path)
+            item = self._split(entry, pos_of(raw, i, pos), spec_path)
             scope = self._scope_with_shape(ctx.scope, shape)
             if not self._when(item, scope, spec_path):
                 continue
@@ -348,6 +349,16 @@ class Resolver:
                 hint="write a comparison, e.g. when: stride == 1",
             )
         return cond
+
+    def _split(self, entry: Any, pos: Pos, spec_path: str) -> Item:
+        """``split_item``, once per mapping of the document: repeats and blocks resolve the same items again and
+        again (ResNet-1202 has 600 copies of one block)."""
+        if not isinstance(entry, Mapping):
+            return split_item(entry, pos, file=self.file, spec_path=spec_path)
+        key = id(entry)
+        if key not in self._items:
+            self._items[key] = split_item(entry, pos, file=self.file, spec_path=spec_path)
+        return self._items[key]
 
     def _scope_with_shape(self, scope: Mapping[str, Any], shape: ir.Shape) -> Mapping[str, Any]:
         extra = (
@@ -654,12 +665,7 @@ class Resolver:
         raw_layers = block["layers"]
         if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
             # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
-            only = split_item(
-                raw_layers[0],
-                pos_of(raw_layers, 0, bpos),
-                file=self.file,
-                spec_path=f"blocks.{block_name}.layers[0]",
-            )
+            only = self._split(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
             node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
             assert node is not None
             return node
@@ -713,7 +719,7 @@ class Resolver:
             copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), scope, ctx.depth)
             if len(raw) == 1:
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
-                inner = split_item(raw[0], pos_of(raw, 0, lpos), file=self.file, spec_path=f"{ctx.spec_path}.layers[0]")
+                inner = self._split(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
                 node = self._single(inner, str(i), current, copy_ctx)
                 if node is None:
                     continue
