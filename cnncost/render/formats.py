@@ -288,7 +288,7 @@ def library_json(reports: Sequence[Report]) -> str:
 
 
 def library_csv(reports: Sequence[Report]) -> str:
-    header = ("name", "input", "output", "params", "macs", "flops", "description")
+    header = ("name", "input", "output", "params", "macs", "flops", "description", "source")
     rows = [
         [
             r.name,
@@ -298,6 +298,7 @@ def library_csv(reports: Sequence[Report]) -> str:
             r.totals.macs,
             r.totals.flops,
             r.description,
+            r.source or "",
         ]
         for r in reports
     ]
@@ -312,10 +313,12 @@ def library_markdown(reports: Sequence[Report]) -> str:
             num.integer(r.totals.params),
             num.integer(r.totals.macs),
             r.description,
+            r.source or "",
         ]
         for r in reports
     ]
-    return "\n".join(md_table(["network", "input", "params", "MACs", "description"], rows, "lrrrl")) + "\n"
+    header = ["network", "input", "params", "MACs", "description", "source"]
+    return "\n".join(md_table(header, rows, "lrrrll")) + "\n"
 
 
 def op_rows(ops: Iterable[Any]) -> list[dict[str, Any]]:
