@@ -17,7 +17,7 @@ from cnncost import ir
 from cnncost.analysis.compare import Comparison
 from cnncost.analysis.compare import compare as compare_reports
 from cnncost.analysis.engine import analyze_network
-from cnncost.analysis.records import Report
+from cnncost.analysis.records import Report, Summary
 from cnncost.spec import library
 from cnncost.spec.resolve import resolve_document
 
@@ -85,6 +85,19 @@ def analyze_module(
             load_module_target(target), input_shape, batch=batch, name=name or target, source=target
         )
     return analyze_torch_module(model, input_shape, batch=batch, name=name)
+
+
+def library_summaries(pattern: str | None = None) -> list[Summary]:
+    """Name, description, source, input, output and totals of each bundled network matching ``pattern`` — what
+    ``cnncost list`` shows — served from an on-disk cache keyed on the specs and cnncost's own code."""
+    from cnncost.cache import library_summaries as cached
+
+    def compute() -> list[Summary]:
+        return [analyze(entry.name).summary() for entry in library.entries()]
+
+    every = cached(sorted({entry.file for entry in library.entries()}), compute)
+    wanted = {entry.name for entry in library.entries(pattern)}
+    return [s for s in every if s.name in wanted]
 
 
 def library_entries(pattern: str | None = None) -> list[library.Entry]:

@@ -227,13 +227,12 @@ def list_networks(
     """The bundled networks with a one-line description, parameters and MACs (per image)."""
     from cnncost import api, render
 
-    entries = api.library_entries(pattern)
-    if not entries:
+    summaries = api.library_summaries(pattern)
+    if not summaries:
         raise NotFoundError(
             f"no bundled network matches '{pattern}'", hint="run 'cnncost list' to see them all"
         )
-    reports = [api.analyze(entry.name) for entry in entries]
-    emit(render.library_text(reports, fmt=fmt.value, **_render_options()))
+    emit(render.library_text(summaries, fmt=fmt.value, **_render_options()))
 
 
 # ----------------------------------------------------------------------- any PyTorch model (--module)

@@ -51,3 +51,11 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             pytest.fail(f"output differs from golden/{name} (pytest --update-golden to accept):\n{diff}")
 
     return check
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The library cache (cnncost.cache) goes to a folder of this run, never the user's own cache.
+    import os
+    import tempfile
+
+    os.environ.setdefault("CNNCOST_CACHE_DIR", tempfile.mkdtemp(prefix="cnncost-test-cache-"))

@@ -152,3 +152,18 @@ class Report:
     def output_shape(self) -> Shape:
         layers = self.layers()
         return layers[-1].output_shape if layers else self.input_shape
+
+    def summary(self) -> Summary:
+        return Summary(self.name, self.description, self.source, self.input_shape, self.output_shape, self.totals)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``cnncost list`` shows of a network: its identity, its input and output, its totals."""
+
+    name: str
+    description: str
+    source: str | None
+    input_shape: Shape
+    output_shape: Shape
+    totals: Totals

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from cnncost.analysis.compare import Comparison
-    from cnncost.analysis.records import Report
+    from cnncost.analysis.records import Report, Summary
 
 #: The counting convention in one line (CONVENTIONS.md), printed under every table and carried in JSON.
 CONVENTION = (
@@ -100,7 +100,7 @@ def report_text(
     return text + (join(wrap_line(verify_line(verified), width)) if verified is not None else "")
 
 
-def library_text(reports: Sequence[Report], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
+def library_text(reports: Sequence[Summary], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
     """``cnncost list`` in any format."""
     from cnncost.render import formats
 

@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cnncost.analysis.records import OTHER_CATEGORIES, Record, Report
+from cnncost.analysis.records import OTHER_CATEGORIES, Record, Report, Summary
 from cnncost.render import CONVENTION, SCHEMA_VERSION
 from cnncost.render import numbers as num
 
@@ -266,7 +266,7 @@ def report_markdown(report: Report, *, depth: int | None = None) -> str:
 # ----------------------------------------------------------------------------------- library and ops
 
 
-def library_dicts(reports: Sequence[Report]) -> list[dict[str, Any]]:
+def library_dicts(reports: Sequence[Summary]) -> list[dict[str, Any]]:
     return [
         {
             "name": r.name,
@@ -283,11 +283,11 @@ def library_dicts(reports: Sequence[Report]) -> list[dict[str, Any]]:
     ]
 
 
-def library_json(reports: Sequence[Report]) -> str:
+def library_json(reports: Sequence[Summary]) -> str:
     return dumps({"schema_version": SCHEMA_VERSION, "networks": library_dicts(reports)})
 
 
-def library_csv(reports: Sequence[Report]) -> str:
+def library_csv(reports: Sequence[Summary]) -> str:
     header = ("name", "input", "output", "params", "macs", "flops", "description", "source")
     rows = [
         [
@@ -305,7 +305,7 @@ def library_csv(reports: Sequence[Report]) -> str:
     return csv_text(header, rows)
 
 
-def library_markdown(reports: Sequence[Report]) -> str:
+def library_markdown(reports: Sequence[Summary]) -> str:
     rows = [
         [
             f"`{r.name}`",

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cnncost.analysis.records import Report
+from cnncost.analysis.records import Report, Summary
 from cnncost.render import CONVENTION
 from cnncost.render import numbers as num
 from cnncost.render.formats import header_lines, op_label, ordered_other
@@ -237,7 +237,7 @@ def render_report(report: Report, *, depth: int | None = None, width: int = 120,
     return join(lines)
 
 
-def render_library(reports: Sequence[Report], *, width: int = 120, color: bool = False) -> str:
+def render_library(reports: Sequence[Summary], *, width: int = 120, color: bool = False) -> str:
     """``cnncost list``: one row per bundled network with its input, params, MACs and description."""
     columns = [
         Column("network"),
