@@ -32,7 +32,8 @@ def cache_dir() -> Path | None:
 def library_key(spec_files: Sequence[Path]) -> str:
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parent
-    for path in sorted([*package.glob("spec/*.py"), *package.glob("analysis/*.py")]) + sorted(spec_files):
+    code = [*package.glob("spec/*.py"), *package.glob("analysis/*.py"), package / "ir.py"]
+    for path in sorted(code) + sorted(spec_files):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
