@@ -118,3 +118,115 @@ def test_a_missing_layer_fails_with_a_suggestion(tmp_path: Path) -> None:
     )
     (result,) = api.check(str(spec)).results
     assert result.status == FAIL and "no row 'cnov'" in result.note and "'conv'" in result.note
+
+
+# ------------------------------------------------------------- printed values, 'rounded', stale notes, depth
+
+
+def _spec(tmp_path: Path, documented: str, layers: str = "  - {name: conv, conv: {out: 8, kernel: 3}}\n") -> Path:
+    """A 3×3 conv on 8×8×3 → 6×6×8: params 3·3·3·8 + 8 = 224, MACs 3·3·3 × 8 × 6·6 = 7,776."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"name: s\ninput: [8, 8, 3]\ndocumented:\n{documented}layers:\n{layers}", encoding="utf-8"
+    )
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("7.8K", PASS),  # 7,776 rounds to 7.8 K (7,750 … 7,850)
+        ("7.7K", FAIL),  # 7,776 does not round to 7.7 K
+        ("'7,776'", PASS),  # thousands separators; a whole number printed exactly: exact
+        ("7.78K", PASS),  # 7,775 … 7,785
+        ("7.77K", FAIL),  # 7,765 … 7,775: 7,776 is just outside
+        ("0.008M", PASS),  # 7,500 … 8,500
+    ],
+)
+def test_rounded_accepts_exactly_what_rounds_to_the_printed_digits(tmp_path: Path, value: str, status: str) -> None:
+    spec = _spec(tmp_path, f"  - {{figure: macs, value: {value}, tolerance: rounded, source: s}}\n")
+    (result,) = api.check(str(spec)).results
+    assert result.computed == 7776 and result.status == status
+    assert result.figure.rounded
+
+
+def test_rounded_tolerance_is_half_a_unit_of_the_last_printed_digit(tmp_path: Path) -> None:
+    spec = _spec(
+        tmp_path,
+        "  - {figure: params, value: 0.27M, tolerance: rounded, source: s}\n"  # ±5,000 of 270,000
+        "  - {figure: params, value: 1.5e+9, tolerance: rounded, source: s}\n"  # ±0.05e9 of 1.5e9
+        "  - {figure: params, value: 224, tolerance: rounded, source: s}\n",  # a whole number: ±0.5
+    )
+    tolerances = [r.figure.tolerance for r in api.check(str(spec)).results]
+    assert tolerances == pytest.approx([5_000 / 270_000, 0.05 / 1.5, 0.5 / 224])
+
+
+def test_si_values_read_as_the_source_prints_them(tmp_path: Path) -> None:
+    spec = _spec(
+        tmp_path,
+        "  - {figure: params, value: 0.224K, source: s}\n  - {figure: macs, value: '7,776', source: s}\n",
+    )
+    results = api.check(str(spec)).results
+    assert [r.figure.value for r in results] == [224, 7776]
+    assert all(r.status == PASS for r in results)
+
+
+def test_a_deviation_note_on_a_figure_that_agrees_is_stale_and_fails(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "  - {figure: params, value: 224, source: s, deviation: 'the source says 225'}\n")
+    (result,) = api.check(str(spec)).results
+    assert result.status == FAIL and "stale" in result.note and not api.check(str(spec)).ok
+
+
+def test_depth_counts_weight_layers_on_the_longest_path() -> None:
+    by_network = {r.figure.network: r for r in api.check().results if r.figure.figure == "depth"}
+    # 6n + 2 for the CIFAR ResNets (zero-padding shortcuts have no weights); the projection shortcuts of the
+    # ImageNet ResNets are a shorter path beside the body; GoogLeNet: 1 + 2 + 9·2 + 1 = 22 through its modules.
+    expected = {"resnet20": 20, "resnet110": 110, "resnet1202": 1202, "resnet50": 50, "plain34": 34}
+    expected |= {"vgg16": 16, "googlenet": 22, "mobilenet-v1": 28, "alexnet-2gpu": 8}
+    assert {n: by_network[n].computed for n in expected} == expected
+
+
+def test_depth_of_one_block(tmp_path: Path) -> None:
+    layers = (
+        "  - {name: stem, conv: {out: 4, kernel: 1}}\n"
+        "  - name: block\n"
+        "    residual: {shortcut: projection, layers: [{conv: {out: 8, kernel: 3, padding: 1}},"
+        " {conv: {out: 8, kernel: 3, padding: 1}}]}\n"
+    )
+    spec = _spec(
+        tmp_path,
+        "  - {figure: depth, layer: block, value: 2, source: s}\n  - {figure: depth, value: 3, source: s}\n",
+        layers,
+    )
+    assert [(r.computed, r.status) for r in api.check(str(spec)).results] == [(2, PASS), (3, PASS)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{figure: macs, value: '3.8 * 10**9', tolerance: rounded, source: s}", "as the source prints it"),
+        ("{figure: depth, value: 2.5, source: s}", "whole number of layers"),
+        ("{figure: depth, value: 2, tolerance: rounded, source: s}", "compared exactly"),
+        ("{figure: output_shape, value: [6, 6, 8], tolerance: 0.1, source: s}", "compared exactly"),
+        ("{figure: macs, value: 12Q, source: s}", "expected a number"),
+    ],
+)
+def test_bad_rounding_and_depth_entries_are_located(tmp_path: Path, entry: str, message: str) -> None:
+    spec = _spec(tmp_path, f"  - {entry}\n")
+    with pytest.raises(SpecError) as info:
+        api.check(str(spec))
+    assert message in str(info.value)
+    assert info.value.file == str(spec) and info.value.line == 4
+
+
+def test_junit_of_the_whole_library_is_well_formed(tmp_path: Path) -> None:
+    junit = tmp_path / "library.xml"
+    code, _, err = run("check", "--junit", str(junit))
+    assert code == 0 and err == ""
+    root = ET.parse(junit).getroot()
+    report = api.check()
+    cases = list(root.iter("testcase"))
+    assert root.get("tests") == str(len(report.results)) == str(len(cases)) and root.get("failures") == "0"
+    assert {s.get("name") for s in root.iter("testsuite")} == {e.name for e in api.library_entries()}
+    explained = [c for c in cases if "explained:" in "".join(c.itertext())]
+    assert len(explained) == report.count(EXPLAINED) > 0

@@ -14,13 +14,17 @@ defines) or inside a variant (for that one) — one mapping per figure::
         source: "course notes, 'Using 1×1 convolution'"
         deviation: "the notes' arithmetic slips: 5·5·16 × 32 × 28·28 = 10,035,200"
 
-Keys: ``figure`` (``params``, ``macs``, ``flops`` or ``output_shape``), ``value`` (a number — written plainly
-or as an expression such as ``15.47e9`` or ``3.8 * 10**9`` — or ``[H, W, C]`` / ``[N]`` for shapes), ``source``
-(required: where the figure is published), ``layer`` (a row path, layer or block; default the whole network),
-``tolerance`` (relative, matching how the source rounds; default 0: exact), ``size`` and ``variables`` (the
+Keys: ``figure`` (``params``, ``macs``, ``flops``, ``output_shape`` or ``depth``: the weight layers — conv and
+linear — on the longest path from input to output, as papers count depth), ``value`` (a number — written
+plainly, with an SI suffix as the source prints it (``569M``, ``0.27M``, ``2.7K``, ``15.47G``, ``1.5B``), or as an
+expression such as ``3.8 * 10**9`` — or ``[H, W, C]`` / ``[N]`` for shapes), ``source`` (required: where the
+figure is published), ``layer`` (a row path, layer or block; default the whole network), ``tolerance``
+(relative, e.g. ``0.005``; or ``rounded``: the source rounded the figure to the digits it prints, so whatever
+rounds to them passes — ``0.27M`` accepts 0.265 M to 0.275 M; default 0: exact), ``size`` and ``variables`` (the
 setting the source measured, e.g. MobileNet at width 0.5 and 160×160), ``network`` (in a family file, the one
 network the figure is about; default every network of the file), and ``deviation`` (why the source is wrong: a
-mismatch with a stated reason is reported as *explained* and passes — the network is never bent to fit).
+mismatch with a stated reason is reported as *explained* and passes — the network is never bent to fit; a
+deviation note on a figure that agrees fails, so that stale notes get removed).
 
 Everything here is pure Python; rendering lives in ``cnncost.render.check``.
 """
@@ -28,8 +32,10 @@ Everything here is pure Python; rendering lives in ``cnncost.render.check``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cnncost import ir
@@ -41,13 +47,17 @@ from cnncost.spec.resolve import resolve_document
 from cnncost.spec.schema import check_keys, fail, pos_of
 from cnncost.spec.yamlsafe import Pos
 
-FIGURES = ("params", "macs", "flops", "output_shape")
+FIGURES = ("params", "macs", "flops", "output_shape", "depth")
+_LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "output_shape": "output shape", "depth": "depth"}
+#: A number as a source prints it: digits (commas allowed), an optional exponent, an optional SI suffix.
+_PRINTED = re.compile(r"^\s*(\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([kKMGBT]?)\s*$")
+_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
 ENTRY_KEYS: Mapping[str, str] = {
     "figure": " | ".join(FIGURES),
     "value": "the documented number (or [H, W, C] for shapes)",
     "source": "where the figure is published",
     "layer": "a row path (default: the whole network)",
-    "tolerance": "relative tolerance, e.g. 0.005 for a figure rounded to 3 digits (default 0)",
+    "tolerance": "relative tolerance (0.005), or 'rounded' for the digits the source prints (default 0)",
     "size": "input size the source measured at",
     "variables": "variable values the source measured with",
     "deviation": "why the source disagrees with its own arithmetic",
@@ -72,10 +82,11 @@ class Figure:
     deviation: str | None = None
     file: str | None = None
     line: int | None = None
+    rounded: bool = False  # the tolerance is half a unit of the last digit the source prints
 
     @property
     def label(self) -> str:
-        name = {"params": "params", "macs": "MACs", "flops": "FLOPs", "output_shape": "output shape"}[self.figure]
+        name = _LABELS[self.figure]
         parts = [name if self.layer is None else f"{name} of {self.layer}"]
         setting = [f"{self.size[0]}×{self.size[1]}"] if self.size else []
         setting += [f"{k}={v}" for k, v in self.variables.items()]
@@ -197,14 +208,28 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
     if not isinstance(entry["source"], str) or not entry["source"].strip():
         raise fail("'source' must say where the figure is published", file=file, pos=at("source"), path=where)
     value = _value(kind, entry["value"], file=file, pos=at("value"), where=where)
-    tolerance = _number(entry.get("tolerance", 0), file=file, pos=at("tolerance"), where=f"{where}.tolerance")
+    rounded = entry.get("tolerance") == "rounded"
+    if rounded or (kind in ("output_shape", "depth") and entry.get("tolerance", 0) != 0):
+        if kind in ("output_shape", "depth"):
+            raise fail(
+                f"{'a shape' if kind == 'output_shape' else 'depth'} is compared exactly; it takes no tolerance",
+                file=file,
+                pos=at("tolerance"),
+                path=where,
+                hint="remove 'tolerance'",
+            )
+        assert not isinstance(value, tuple)
+        unit = _printed_unit(entry["value"], file=file, pos=at("value"), where=where)
+        tolerance = unit / 2 / abs(value) if value else 0.0
+    else:
+        tolerance = _number(entry.get("tolerance", 0), file=file, pos=at("tolerance"), where=f"{where}.tolerance")
     if not 0 <= tolerance < 1:
         raise fail(
             f"tolerance {tolerance} must be a fraction from 0 to below 1",
             file=file,
             pos=at("tolerance"),
             path=where,
-            hint="e.g. 0.005 for a figure given to three significant digits",
+            hint="e.g. 0.005 for ±0.5 %, or 'rounded' to accept what rounds to the digits the source prints",
         )
     layer = entry.get("layer")
     if layer is not None and not isinstance(layer, str):
@@ -234,10 +259,49 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
         deviation,
         file,
         pos[0],
+        rounded,
     )
 
 
+def _printed(raw: str) -> tuple[Decimal, Decimal] | None:
+    """``"0.27M"`` → (270000, 10000): the value and the unit of its last printed digit; None if not such text."""
+    match = _PRINTED.match(raw)
+    if match is None:
+        return None
+    try:
+        digits = Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+        return None
+    scale = _SUFFIX[match.group(2)]
+    exponent = digits.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return digits * scale, Decimal(1).scaleb(exponent) * scale
+
+
+def _printed_unit(raw: Any, *, file: str | None, pos: Pos, where: str) -> float:
+    """The unit of the last digit a value is printed with: 1 for 60000, 0.01 for 0.27, 10⁴ for ``0.27M``."""
+    if isinstance(raw, str):
+        printed = _printed(raw)
+        if printed is None:
+            raise fail(
+                f"'tolerance: rounded' needs the value as the source prints it, not {raw!r}",
+                file=file,
+                pos=pos,
+                path=where,
+                hint="write e.g. 569M, 0.27M, 1.5G or 15.47e9",
+            )
+        return float(printed[1])
+    if isinstance(raw, float):
+        exponent = Decimal(repr(raw)).normalize().as_tuple().exponent
+        assert isinstance(exponent, int)
+        return float(Decimal(1).scaleb(exponent))
+    return 1.0
+
+
 def _number(raw: Any, *, file: str | None, pos: Pos, where: str) -> float:
+    printed = _printed(raw) if isinstance(raw, str) else None
+    if printed is not None:
+        return float(printed[0])
     value = evaluate(raw, {}) if isinstance(raw, str) else raw
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise fail(
@@ -245,12 +309,14 @@ def _number(raw: Any, *, file: str | None, pos: Pos, where: str) -> float:
             file=file,
             pos=pos,
             path=where,
-            hint="write e.g. 138357544, 15.47e9 or '3.8 * 10**9'",
+            hint="write e.g. 138357544, 569M, 15.47e9 or '3.8 * 10**9'",
         )
     return value
 
 
 def _value(kind: str, raw: Any, *, file: str | None, pos: Pos, where: str) -> float | tuple[int, ...]:
+    if kind == "depth" and not (isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0):
+        raise fail(f"a depth is a whole number of layers, got {raw!r}", file=file, pos=pos, path=where)
     if kind == "output_shape":
         if (
             not isinstance(raw, list)
@@ -278,21 +344,51 @@ def check_document(
         figures = documented_entries(doc, variant, file=file)
         if not figures:
             unchecked.append(variant or str(doc.get("name")))
-        cache: dict[tuple[Any, ...], Report] = {}
+        cache: dict[tuple[Any, ...], tuple[ir.Network, Report]] = {}
         for fig in figures:
             key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())))
             if key not in cache:
                 network: ir.Network = resolve_document(
                     doc, file=file, variant=variant, variables=fig.variables or None, size=fig.size
                 )
-                cache[key] = analyze_network(network)
-            results.append(evaluate_figure(fig, cache[key]))
+                cache[key] = (network, analyze_network(network))
+            resolved, report = cache[key]
+            results.append(evaluate_figure(fig, report, network=resolved))
     return results, unchecked
 
 
-def evaluate_figure(fig: Figure, report: Report) -> Result:
+def weight_depth(node: ir.Node) -> int:
+    """Weight layers (conv, linear) on the longest path through ``node``, as papers count depth ("ResNet-110",
+    "22 layers deep"): a sequence adds up; parallel branches, a residual's body and shortcut, and a gate beside
+    the identity are alternative paths, of which the longest counts."""
+    if isinstance(node, ir.Layer):
+        return 1 if node.op in ("conv", "linear") else 0
+    if isinstance(node, ir.Sequence):
+        return sum(weight_depth(child) for child in node.children)
+    if isinstance(node, ir.Concat):
+        return max((weight_depth(b) for b in node.branches), default=0)
+    if isinstance(node, ir.Residual):
+        shortcut = weight_depth(node.shortcut) if node.shortcut is not None else 0
+        after = weight_depth(node.activation) if node.activation is not None else 0
+        return max(weight_depth(node.body), shortcut) + after
+    return weight_depth(node.gate)
+
+
+def node_at(root: ir.Node, path: str) -> ir.Node | None:
+    """The outermost node with this path (a residual before its transparent body), or None."""
+    if root.path == path:
+        return root
+    for child in ir.children_of(root):
+        found = node_at(child, path)
+        if found is not None:
+            return found
+    return None
+
+
+def evaluate_figure(fig: Figure, report: Report, *, network: ir.Network | None = None) -> Result:
     """Compare one figure with a report: pass within tolerance, explained when a stated deviation covers a
-    mismatch, FAIL otherwise (also when the layer does not exist)."""
+    mismatch, FAIL otherwise (also when the layer does not exist, and when a deviation note is stale because
+    the figures agree). ``depth`` needs the resolved ``network``."""
     row: Record | None = None
     if fig.layer is not None:
         try:
@@ -302,7 +398,13 @@ def evaluate_figure(fig: Figure, report: Report) -> Result:
             hint = suggest(fig.layer, paths)
             return Result(fig, None, FAIL, f"no row '{fig.layer}' in {report.name}" + (f"; {hint}" if hint else ""))
     computed: float | tuple[int, ...]
-    if fig.figure == "output_shape":
+    if fig.figure == "depth":
+        if network is None:
+            raise ValueError("a depth figure needs the resolved network")
+        node = network.root if fig.layer is None else node_at(network.root, fig.layer)
+        computed = weight_depth(node) if node is not None else 0
+        matches = computed == fig.value
+    elif fig.figure == "output_shape":
         computed = tuple(row.output_shape if row else report.output_shape)
         matches = computed == fig.value
     else:
@@ -312,11 +414,13 @@ def evaluate_figure(fig: Figure, report: Report) -> Result:
         assert not isinstance(documented, tuple)
         computed = number
         matches = abs(number - documented) <= fig.tolerance * abs(documented)
+    if matches and fig.deviation:
+        return Result(fig, computed, FAIL, "the figures agree now: remove the stale 'deviation' note")
     if matches:
         return Result(fig, computed, PASS)
     if fig.deviation:
         return Result(fig, computed, EXPLAINED, fig.deviation)
-    return Result(fig, computed, FAIL, "outside the tolerance" if fig.figure != "output_shape" else "shape differs")
+    return Result(fig, computed, FAIL, "shape differs" if fig.figure == "output_shape" else "outside the tolerance")
 
 
 def merge(parts: Iterable[tuple[list[Result], list[str]]]) -> CheckReport:

@@ -35,7 +35,8 @@ def deviation_text(result: Result) -> str:
 
 def tolerance_text(result: Result) -> str:
     tol = result.figure.tolerance
-    return "exact" if tol == 0 else f"±{tol:.2%}".replace(".00%", "%")
+    text = "exact" if tol == 0 else f"±{tol:.2%}".replace(".00%", "%")
+    return f"{text} rounded" if result.figure.rounded else text
 
 
 def render_check(report: CheckReport, *, width: int = 120, color: bool = False) -> str:
@@ -96,6 +97,7 @@ def result_dict(r: Result) -> dict[str, Any]:
         "computed": computed,
         "deviation": r.deviation,
         "tolerance": r.figure.tolerance,
+        "rounded": r.figure.rounded,
         "source": r.figure.source,
         "status": r.status,
         "note": r.note or None,
