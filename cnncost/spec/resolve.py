@@ -676,16 +676,27 @@ class Resolver:
     def _sequence(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
+        return self._layers_arg(args, item, name, shape, ctx, where, kind="sequence", label="sequence")
+
+    def _layers_arg(
+        self,
+        args: Mapping[str, Any],
+        item: Item,
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        where: ir.Where,
+        *,
+        kind: str,
+        label: str,
+        reserved: tuple[str, ...] = (),
+    ) -> ir.Sequence:
+        """The ``layers`` argument of a combinator, resolved at the combinator's own path (``sequence`` groups;
+        the transparent body of a ``residual`` and gate of a ``scale``)."""
         inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        pos = item.arg_pos.get("layers", item.body_pos)
         return self._seq(
-            args["layers"],
-            shape,
-            inner,
-            item.arg_pos.get("layers", item.body_pos),
-            name=name,
-            kind="sequence",
-            label="sequence",
-            where=where,
+            args["layers"], shape, inner, pos, name=name, kind=kind, label=label, where=where, reserved=reserved
         )
 
     def _repeat(
@@ -802,19 +813,10 @@ class Resolver:
     def _residual(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
-        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
         act = args["activation"]
         reserved = ("shortcut", "add") + ((act,) if act else ())
-        body = self._seq(
-            args["layers"],
-            shape,
-            inner,
-            item.arg_pos.get("layers", item.body_pos),
-            name=name,
-            kind="residual-body",
-            label="body",
-            where=where,
-            reserved=reserved,
+        body = self._layers_arg(
+            args, item, name, shape, ctx, where, kind="residual-body", label="body", reserved=reserved
         )
         out = body.out_shape
         kind = str(args["shortcut"])
@@ -948,17 +950,7 @@ class Resolver:
     def _scale(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
-        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
-        gate = self._seq(
-            args["layers"],
-            shape,
-            inner,
-            item.arg_pos.get("layers", item.body_pos),
-            name=name,
-            kind="scale-gate",
-            label="gate",
-            where=where,
-        )
+        gate = self._layers_arg(args, item, name, shape, ctx, where, kind="scale-gate", label="gate")
         g = gate.out_shape
         if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
             raise ShapeError(
