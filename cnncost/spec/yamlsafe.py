@@ -11,6 +11,7 @@ YAML that is broken, has duplicate keys, nests too deep or expands (through alia
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,14 @@ def _too_big(size: int, name: str) -> LimitError:
 def parse(text: str, *, file: str | None) -> Any:
     """Parse YAML text into located plain data (see module doc)."""
     try:
-        _check_depth(text, file)  # before composing: libyaml's composer recurses and can crash on deep input
+        try:
+            _check_depth(text, file)  # before composing: libyaml's composer recurses and can crash on deep input
+        except yaml.YAMLError:
+            # Some libyaml releases (PyYAML 6.0.4's) refuse deep flow nesting themselves while scanning ahead,
+            # before the first event reaches us, each in its own words. Whatever the parser says, a text that
+            # nests deeper than our limit is refused by our limit, so the answer never depends on its version.
+            _refuse_deep_flow(text, file)
+            raise
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -154,6 +162,70 @@ def _check_depth(text: str, file: str | None) -> None:
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+
+
+_FLOW_TOKENS = re.compile(r"[\[\]{}'\"#\n]")
+_QUOTE_OPENERS = frozenset(" \t\n[{,:-?")
+
+
+def too_deep_flow(text: str, limit: int) -> int | None:
+    """The offset of the first YAML flow bracket (``[``, ``{``) that nests deeper than ``limit`` in ``text``, or
+    None; brackets inside quoted strings and comments do not count. A plain scalar may hold an unbalanced bracket
+    (``note: see [1``), so this bounds the nesting from above: it is consulted only once the parser has refused the
+    text."""
+    depth = pos = 0
+    end = len(text)
+    while pos < end:
+        match = _FLOW_TOKENS.search(text, pos)
+        if match is None:
+            return None
+        char, pos = match.group(), match.end()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "#":
+            if match.start() == 0 or text[match.start() - 1] in " \t\n":
+                newline = text.find("\n", pos)
+                pos = end if newline < 0 else newline
+        elif char in "'\"" and (match.start() == 0 or text[match.start() - 1] in _QUOTE_OPENERS):
+            pos = _string_end(text, pos, char)
+    return None
+
+
+def _string_end(text: str, pos: int, quote: str) -> int:
+    """The offset just past a quoted string that opened before ``pos`` ('' and \\" escape their quote)."""
+    while True:
+        close = text.find(quote, pos)
+        if close < 0:
+            return len(text)
+        if quote == "'" and text.startswith("''", close):
+            pos = close + 2
+        elif quote == '"' and _escaped(text, close):
+            pos = close + 1
+        else:
+            return close + 1
+
+
+def _escaped(text: str, index: int) -> bool:
+    backslashes = 0
+    while index - backslashes - 1 >= 0 and text[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def _refuse_deep_flow(text: str, file: str | None) -> None:
+    offset = too_deep_flow(text, MAX_YAML_DEPTH)
+    if offset is not None:
+        raise LimitError(
+            f"the YAML nests more than {MAX_YAML_DEPTH} levels deep",
+            file=file,
+            line=text.count("\n", 0, offset) + 1,
+            column=offset - (text.rfind("\n", 0, offset) + 1) + 1,
+            hint="flatten the structure; use blocks for reuse",
+        ) from None
 
 
 def _check_size(root: yaml.Node, file: str | None) -> None:
