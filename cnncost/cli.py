@@ -412,7 +412,7 @@ def check(
     if not report.results:
         raise CnnCostError(
             "no documented figures to check in " + ", ".join(report.unchecked or ["these specs"]),
-            hint="add a 'documented:' list to the spec (see README, 'Documented figures')",
+            hint="add a 'documented:' list to the spec (see the README, 'Keeping documented numbers true')",
         )
     if junit is not None:
         write_text(junit, junit_xml(report))

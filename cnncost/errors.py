@@ -196,5 +196,5 @@ def require_torch(feature: str) -> None:
     except ImportError:
         raise MissingDependencyError(
             f"{feature} needs PyTorch, which is not installed",
-            hint="install it with: pip install 'cnncost[torch]'",
+            hint="install it with: pip install torch (from a cnncost checkout: pip install '.[torch]')",
         ) from None

@@ -625,5 +625,6 @@ def test_without_torch_the_package_says_how_to_get_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert (
         out
-        == "the PyTorch builder needs PyTorch, which is not installed — install it with: pip install 'cnncost[torch]'\n"
+        == "the PyTorch builder needs PyTorch, which is not installed — install it with: pip install torch "
+        "(from a cnncost checkout: pip install '.[torch]')\n"
     )

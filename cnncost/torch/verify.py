@@ -325,7 +325,7 @@ def fvcore_flops(module: nn.Module, input_shape: tuple[int, ...], *, macs_only: 
     except ImportError:
         raise MissingDependencyError(
             "the fvcore cross-check needs fvcore, which is not installed",
-            hint="install it with: pip install 'cnncost[torch]'",
+            hint="install it with: pip install fvcore (from a cnncost checkout: pip install '.[torch]')",
         ) from None
     work = module
     if _module_device(module).type == "meta":
