@@ -448,8 +448,7 @@ def explain(
 def ops(fmt: FormatOption = Format.table) -> None:
     """The ops a spec may use, their arguments with defaults, and what each does."""
     from cnncost import render
-    from cnncost.analysis import ops as _registers_ops  # noqa: F401
-    from cnncost.analysis.registry import all_ops
+    from cnncost.ops import all_ops
 
     emit(render.ops_text(all_ops(), fmt=fmt.value, **_render_options()))
 

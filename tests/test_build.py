@@ -19,14 +19,12 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from cnncost.analysis import ops  # noqa: E402, F401  (registers the ops)
-from cnncost.analysis.registry import REQUIRED, get_op, op_names  # noqa: E402
 from cnncost.errors import CnnCostError, DeviceError, ShapeError, SpecError  # noqa: E402
 from cnncost.ir import Concat, Layer, Network, Node, Residual, Scale, Sequence, Shape, join_path  # noqa: E402
+from cnncost.ops import REQUIRED, get_op, op_names  # noqa: E402
+from cnncost.ops.torch_modules import ConnectionConv, ZeroPadShortcut  # noqa: E402
 from cnncost.torch.build import (  # noqa: E402
     MERGE_OPS,
-    ConnectionConv,
-    ZeroPadShortcut,
     build_module,
     builder_ops,
     register_builder,

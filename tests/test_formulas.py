@@ -6,10 +6,9 @@ from types import MappingProxyType
 
 import pytest
 
-from cnncost import api
-from cnncost.analysis import ops
-from cnncost.analysis.registry import get_op
+from cnncost import api, ops
 from cnncost.errors import ShapeError, SpecError
+from cnncost.ops import get_op
 
 
 def cost(op: str, in_shape: tuple[int, ...], **args: object):  # type: ignore[no-untyped-def]

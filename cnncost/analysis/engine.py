@@ -13,10 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from cnncost import ir
-from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
-from cnncost.analysis.records import Cost, Record, Report, Totals
-from cnncost.analysis.registry import get_op
+from cnncost.analysis.records import Record, Report, Totals
 from cnncost.errors import LimitError
+from cnncost.ops import Cost, get_op
 from cnncost.spec.limits import MAX_BATCH
 
 _MERGE_OPS = {ir.Residual: "add", ir.Concat: "concat", ir.Scale: "multiply"}

@@ -28,20 +28,6 @@ def _merge(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class Cost:
-    """What one layer costs for one image. ``formula`` shows the MACs in the course's notation."""
-
-    params: int = 0
-    macs: int = 0
-    other: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    formula: str | None = None
-
-    @property
-    def other_total(self) -> int:
-        return sum(self.other.values())
-
-
-@dataclass(frozen=True)
 class Record:
     """One row of analysis: a layer (``kind == "layer"``) or a group subtotal (``block``, ``repeat``, ``copy``,
     ``branch``, ``concat``, ``residual``, ``shortcut``, ``scale``).

@@ -1,6 +1,6 @@
 """Resolve a checked spec into the IR: evaluate variables, expand blocks and repeats, infer every shape.
 
-Shape rules come from the op registry (``cnncost.analysis.ops``); this module only walks the spec, keeps scopes
+Shape rules come from the op registry (``cnncost.ops``); this module only walks the spec, keeps scopes
 and names, and attaches locations to every error.
 """
 
@@ -12,9 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 from cnncost import ir
-from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
-from cnncost.analysis.registry import Field, get_op
 from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
+from cnncost.ops import Field, get_op
 from cnncost.spec import limits
 from cnncost.spec.expr import evaluate, names_in
 from cnncost.spec.schema import (
@@ -468,7 +467,7 @@ class Resolver:
                 )
             return float(value)
         if kind in ("enum", "activation"):
-            from cnncost.analysis.ops import ACTIVATIONS
+            from cnncost.ops.activation import ACTIVATIONS
 
             choices, what = (
                 (SHORTCUTS, "be one of " + ", ".join(SHORTCUTS))

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cnncost.analysis.registry import Field, get_op, is_op
 from cnncost.errors import SpecError, kind_of, shown, suggest
+from cnncost.ops import Field, get_op, is_op
 from cnncost.spec.yamlsafe import LocList, LocMap, Pos
 
 TOP_LEVEL: Mapping[str, str] = {
@@ -201,7 +201,7 @@ def fields_for(verb: str, blocks: Mapping[str, Any]) -> Mapping[str, Field] | No
 def unknown_verb(
     verb: str, blocks: Mapping[str, Any], *, file: str | None, pos: Pos, spec_path: str
 ) -> SpecError:
-    from cnncost.analysis.registry import op_names
+    from cnncost.ops import op_names
 
     choices = [*op_names(), *COMBINATORS, *blocks, BLOCK_VERB]
     return fail(

@@ -14,289 +14,58 @@ The merge pseudo-layers the analysis emits (``add``, ``concat``, ``multiply``) h
 does that work in forward. Any IR node whose path equals its parent's path is inlined into the parent, so the
 module tree follows the paths the resolver chose rather than a fixed nesting.
 
-Modules take NCHW input (torch's convention); IR shapes are ``(H, W, C)`` or ``(N,)``. Every op maps to one
-factory in a registry (``register_builder``) that refuses a second factory under the same name.
+Modules take NCHW input (torch's convention); IR shapes are ``(H, W, C)`` or ``(N,)``. Each layer's module comes
+from its op's ``build`` facet (``cnncost.ops``): the op's one definition, read here; this module keeps only the
+containers and the walk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from cnncost.errors import CnnCostError, DeviceError, ShapeError, SpecError, suggest
+from cnncost.errors import CnnCostError, DeviceError, SpecError, suggest
 from cnncost.ir import Concat, Layer, Network, Node, Residual, Scale, Sequence
+from cnncost.ops import every_op, find_op, implement
+from cnncost.ops.registry import Factory
 
-#: A factory: the layer to build and the device to put its parameters on (None: torch's default).
-Factory = Callable[[Layer, Any], nn.Module]
-
-#: Ops the analysis emits for merges. They have no module: their container does the work in forward.
-MERGE_OPS = frozenset({"add", "concat", "multiply"})
-
-_BUILDERS: dict[str, Factory] = {}
+#: Ops the analysis emits for merges. They have no module (their ``build`` facet is ``Absent``): their container
+#: does the work in forward.
+MERGE_OPS = frozenset(op.name for op in every_op() if op.build is None)
 
 
 def register_builder(*ops: str) -> Callable[[Factory], Factory]:
-    """Register the decorated factory for each op in ``ops``. A second factory for one op is an error."""
-
-    def decorate(factory: Factory) -> Factory:
-        for op in ops:
-            if op in _BUILDERS or op in MERGE_OPS:
-                raise ValueError(f"a PyTorch builder for op {op!r} is registered twice")
-            _BUILDERS[op] = factory
-        return factory
-
-    return decorate
+    """Give the ops ``ops`` the decorated factory as their ``build`` facet (an op defined without one). An op that
+    already has a factory, or says it has none (a merge pseudo-op), is an error."""
+    return implement("build", *ops)
 
 
 def builder_ops() -> list[str]:
     """Ops the builder can turn into modules (merge pseudo-ops excluded)."""
-    return sorted(_BUILDERS)
+    return sorted(op.name for op in every_op() if op.build is not None)
 
 
 def get_builder(layer: Layer) -> Factory:
-    """The factory for ``layer.op``; a one-line error naming the layer when there is none."""
-    try:
-        return _BUILDERS[layer.op]
-    except KeyError:
+    """The factory for ``layer.op`` (its ``build`` facet); a one-line error naming the layer when there is none."""
+    op = find_op(layer.op)
+    factory = op.build if op is not None else None
+    if factory is None:
         raise CnnCostError(
             f"op '{layer.op}' has no PyTorch builder",
             path=layer.path or layer.name,
-            hint=suggest(layer.op, _BUILDERS) or "the analysis can still count it: run without --verify/build",
-            **layer.where.as_kwargs(),
-        ) from None
-
-
-# ------------------------------------------------------------------------------------------- arguments
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    h, w = value
-    return (int(h), int(w))
-
-
-def _channels(layer: Layer) -> int:
-    if len(layer.in_shape) != 3:
-        raise ShapeError(
-            f"{layer.op} needs a feature map H×W×C but gets a flat vector of {layer.in_shape[0]}",
-            path=layer.path,
+            hint=suggest(layer.op, builder_ops()) or "the analysis can still count it: run without --verify/build",
             **layer.where.as_kwargs(),
         )
-    return int(layer.in_shape[2])
-
-
-# ------------------------------------------------------------------------------------------- op modules
+    return factory
 
 
 def _child(module: nn.Module, name: str) -> nn.Module:
     child = module._modules[name]
     assert child is not None
     return child
-
-
-class ConnectionConv(nn.Module):
-    """A conv whose every filter sees only some input channels (LeNet-5's C3 connection table).
-
-    One small ``Conv2d`` per filter, over the channels its row names, outputs concatenated in filter order:
-    parameters ``f_h·f_w·Σ|row|`` (+ one bias per filter), exactly what the analysis counts.
-    """
-
-    def __init__(
-        self,
-        rows: tuple[tuple[int, ...], ...],
-        kernel: tuple[int, int],
-        *,
-        stride: tuple[int, int],
-        padding: tuple[int, int],
-        dilation: tuple[int, int],
-        bias: bool,
-        device: Any = None,
-    ) -> None:
-        super().__init__()
-        self.rows = rows
-        for i, row in enumerate(rows):
-            conv = nn.Conv2d(
-                len(row),
-                1,
-                kernel,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                bias=bias,
-                device=device,
-            )
-            self.add_module(str(i), conv)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [_child(self, str(i))(x[:, list(row)]) for i, row in enumerate(self.rows)]
-        return torch.cat(outs, dim=1)
-
-    def extra_repr(self) -> str:
-        return f"connections={[list(r) for r in self.rows]}"
-
-
-class ZeroPadShortcut(nn.Module):
-    """ResNet's option-A shortcut: keep every ``stride``-th position, pad channels with zeros up to ``out``.
-    No parameters, no arithmetic."""
-
-    def __init__(self, stride: int, out: int) -> None:
-        super().__init__()
-        self.stride = stride
-        self.out = out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.stride
-        kept = x[:, :, ::s, ::s]
-        return F.pad(kept, (0, 0, 0, 0, 0, self.out - kept.shape[1]))
-
-    def extra_repr(self) -> str:
-        return f"stride={self.stride}, out={self.out}"
-
-
-# ------------------------------------------------------------------------------------------- factories
-
-
-@register_builder("conv")
-def _conv(layer: Layer, device: Any) -> nn.Module:
-    a = layer.args
-    c_in = _channels(layer)
-    c_out = int(a["out"])
-    kernel, stride = _pair(a["kernel"]), _pair(a.get("stride", 1))
-    padding, dilation = _pair(a.get("padding", 0)), _pair(a.get("dilation", 1))
-    bias = bool(a.get("bias", True))
-    conns = a.get("connections")
-    if conns is not None:
-        rows = tuple(tuple(int(c) for c in row) for row in conns)
-        return ConnectionConv(rows, kernel, stride=stride, padding=padding, dilation=dilation, bias=bias, device=device)
-    return nn.Conv2d(
-        c_in,
-        c_out,
-        kernel,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=int(a.get("groups", 1)),
-        bias=bias,
-        device=device,
-    )
-
-
-@register_builder("linear")
-def _linear(layer: Layer, device: Any) -> nn.Module:
-    if len(layer.in_shape) != 1:
-        raise ShapeError("linear needs a flat vector", path=layer.path, **layer.where.as_kwargs())
-    return nn.Linear(layer.in_shape[0], int(layer.args["out"]), bias=bool(layer.args.get("bias", True)), device=device)
-
-
-def _pool_args(layer: Layer) -> dict[str, Any]:
-    a = layer.args
-    kernel = _pair(a["kernel"])
-    stride = a.get("stride")
-    return {
-        "kernel_size": kernel,
-        "stride": kernel if stride is None else _pair(stride),
-        "padding": _pair(a.get("padding", 0)),
-        "ceil_mode": bool(a.get("ceil_mode", False)),
-    }
-
-
-@register_builder("maxpool")
-def _maxpool(layer: Layer, device: Any) -> nn.Module:
-    return nn.MaxPool2d(**_pool_args(layer))
-
-
-@register_builder("avgpool")
-def _avgpool(layer: Layer, device: Any) -> nn.Module:
-    return nn.AvgPool2d(**_pool_args(layer))
-
-
-@register_builder("global_avgpool")
-def _global_avgpool(layer: Layer, device: Any) -> nn.Module:
-    return nn.AdaptiveAvgPool2d(1)
-
-
-@register_builder("global_maxpool")
-def _global_maxpool(layer: Layer, device: Any) -> nn.Module:
-    return nn.AdaptiveMaxPool2d(1)
-
-
-@register_builder("adaptive_avgpool")
-def _adaptive_avgpool(layer: Layer, device: Any) -> nn.Module:
-    return nn.AdaptiveAvgPool2d(_pair(layer.args["size"]))
-
-
-@register_builder("flatten")
-def _flatten(layer: Layer, device: Any) -> nn.Module:
-    return nn.Flatten()
-
-
-@register_builder("bn")
-def _bn(layer: Layer, device: Any) -> nn.Module:
-    eps = float(layer.args.get("eps", 1e-5))
-    if len(layer.in_shape) == 3:
-        return nn.BatchNorm2d(layer.in_shape[2], eps=eps, device=device)
-    return nn.BatchNorm1d(layer.in_shape[0], eps=eps, device=device)
-
-
-@register_builder("lrn")
-def _lrn(layer: Layer, device: Any) -> nn.Module:
-    a = layer.args
-    return nn.LocalResponseNorm(
-        int(a.get("size", 5)),
-        alpha=float(a.get("alpha", 1e-4)),
-        beta=float(a.get("beta", 0.75)),
-        k=float(a.get("k", 2.0)),
-    )
-
-
-_PLAIN_ACTIVATIONS: Mapping[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "relu6": nn.ReLU6,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "silu": nn.SiLU,
-    "hardswish": nn.Hardswish,
-    "hardsigmoid": nn.Hardsigmoid,
-    "gelu": nn.GELU,
-}
-
-
-@register_builder(*_PLAIN_ACTIVATIONS)
-def _activation(layer: Layer, device: Any) -> nn.Module:
-    return _PLAIN_ACTIVATIONS[layer.op]()
-
-
-@register_builder("leaky_relu")
-def _leaky_relu(layer: Layer, device: Any) -> nn.Module:
-    return nn.LeakyReLU(float(layer.args.get("slope", 0.01)))
-
-
-@register_builder("softmax")
-def _softmax(layer: Layer, device: Any) -> nn.Module:
-    return nn.Softmax(dim=1)  # over channels (NCHW) or units (N, features)
-
-
-@register_builder("dropout")
-def _dropout(layer: Layer, device: Any) -> nn.Module:
-    return nn.Dropout(float(layer.args.get("p", 0.5)))
-
-
-@register_builder("zero_pad")
-def _zero_pad(layer: Layer, device: Any) -> nn.Module:
-    c_in, out = _channels(layer), int(layer.args["out"])
-    if out < c_in:
-        raise ShapeError(
-            f"a zero-padding shortcut cannot shrink {c_in} channels to {out}",
-            path=layer.path,
-            hint="use a projection shortcut",
-            **layer.where.as_kwargs(),
-        )
-    return ZeroPadShortcut(int(layer.args["stride"]), out)
 
 
 # ------------------------------------------------------------------------------------------- containers
@@ -380,7 +149,8 @@ class _Builder:
     def module(self, node: Node) -> nn.Module:
         """The module standing at ``node.path``."""
         if isinstance(node, Layer):
-            return get_builder(node)(node, self.device)
+            built: nn.Module = get_builder(node)(node, self.device)
+            return built
         if isinstance(node, Sequence):
             own = [c for c in node.children if not _is_merge(c)]
             if len(own) == 1 and own[0].path == node.path and not isinstance(own[0], Sequence):

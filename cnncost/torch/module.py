@@ -12,23 +12,18 @@ observers watch it:
 
 How a row is costed:
 
-- A module of a type the op registry knows, exactly (``type(m) is nn.Conv2d``, not a subclass, whose ``forward``
-  may do anything): the registry's formula for that op — the very formula a spec's layer gets, so a module built
-  from a spec analyzes to the spec's own rows. The operators it issues inside are not costed again.
+- A module an op's reverse mapping describes (``cnncost.ops``: ``nn.Conv2d`` on a 4-D input, or a subclass whose
+  ``forward`` is its base's own, so it computes exactly what the base does): that op's formula — the very formula
+  a spec's layer gets, so a module built from a spec analyzes to the spec's own rows. The operators it issues
+  inside are not costed again. A subclass with a ``forward`` of its own may do anything: it is not described.
 - Any other module without children (a custom layer): the sum of the aten operators it issued.
 - Work a container does in its own ``forward`` (``out += identity``, ``torch.cat``, ``F.relu(x)``): one row per
   kind of call under the container, named like the spec engine's merge rows (``layer1.0.add``,
   ``inception.concat``, ``features.relu``).
 
-Aten operators by category (per call, batch included): ``convolution`` — MACs ``N·prod(W)·prod(out spatial)``
-(transposed: input spatial), bias = output elements when it has one; ``mm``/``addmm``/``bmm``/``baddbmm`` —
-MACs ``b·m·k·n``, bias = output elements for the ``add`` forms; batch norm — 2 × elements; layer and group norm —
-``normalization`` 2 × elements (scale and shift; the statistics are not counted); activations and softmax —
-output elements; max/avg pooling — output elements × window area; adaptive pooling — the sum of its windows;
-``mean``/``amax`` (global pooling written as a reduction) — input elements; ``add`` of two tensors of the
-output's shape — ``residual``; other adds, ``mul``, ``div`` and pointwise math — ``elementwise``, output
-elements; views, copies, concatenation, padding, nearest upsampling — no arithmetic. Any other operator is listed
-in ``Report.unknown_ops`` with its call count: never silently zero.
+Aten operators and common Python calls are costed by the formulas of ``cnncost.ops.aten`` (built from the same
+cost primitives as the ops); any operator without one is listed in ``Report.unknown_ops`` with its call count:
+never silently zero.
 
 MACs, like FlopCounterMode's FLOPs, are exactly conv and matrix-multiply work: ``2 × macs`` equals what
 FlopCounterMode reports for the same module, operator for operator.
@@ -55,9 +50,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from cnncost.analysis import ops as _ops  # noqa: F401  (registers the ops)
 from cnncost.analysis.records import Record, Report, Totals
-from cnncost.analysis.registry import get_op
 from cnncost.errors import (
     CnnCostError,
     LimitError,
@@ -68,6 +61,8 @@ from cnncost.errors import (
     suggest,
 )
 from cnncost.ir import Shape
+from cnncost.ops import describes, get_op, reverse_op
+from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, aten_cost, call_cost, quick_words
 from cnncost.spec.limits import MAX_BATCH
 
 #: Default input for ``--module`` models when no ``--input-shape`` is given (torch's C, H, W order).
@@ -77,10 +72,6 @@ DEFAULT_INPUT_SHAPE = (3, 224, 224)
 MAX_INPUT_ELEMENTS = 3 * 16384 * 16384
 
 # --------------------------------------------------------------------------------------- aten operators
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 def _prod(dims: Sequence[int]) -> int:
@@ -103,285 +94,14 @@ def _first_tensor(value: Any) -> torch.Tensor | None:
     return None
 
 
-#: Operators that move, view, copy or create memory: no arithmetic.
-FREE_ATEN = _words(
-    """
-    view _unsafe_view reshape _reshape_alias t transpose permute expand expand_as squeeze unsqueeze flatten
-    unflatten slice select index index_select narrow split split_with_sizes unbind chunk cat stack clone
-    contiguous detach alias as_strided _to_copy copy_ to empty empty_like empty_strided new_empty new_empty_strided
-    zeros zeros_like ones ones_like full full_like fill_ zero_ new_zeros new_ones new_full constant_pad_nd pad
-    lift_fresh lift_fresh_copy reflection_pad1d reflection_pad2d reflection_pad3d replication_pad1d
-    replication_pad2d replication_pad3d upsample_nearest1d upsample_nearest2d upsample_nearest3d
-    _upsample_nearest_exact1d _upsample_nearest_exact2d _upsample_nearest_exact3d flip roll repeat pixel_shuffle
-    pixel_unshuffle channel_shuffle native_channel_shuffle arange _unsafe_index dropout feature_dropout
-    alpha_dropout sym_size sym_stride sym_numel sym_storage_offset
-    """
-)
-
-_BATCH_NORM = frozenset(
-    {
-        "native_batch_norm",
-        "_native_batch_norm_legit",
-        "_native_batch_norm_legit_no_training",
-        "_native_batch_norm_legit_functional",
-        "cudnn_batch_norm",
-        "miopen_batch_norm",
-    }
-)
-_OTHER_NORM = frozenset({"native_layer_norm", "native_group_norm"})
-_ACTIVATION = _words(
-    """
-    relu relu_ hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ silu silu_ gelu gelu_ hardswish hardswish_
-    hardsigmoid hardsigmoid_ leaky_relu leaky_relu_ elu elu_ _softmax _log_softmax _prelu_kernel prelu mish mish_
-    softplus clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ threshold threshold_ log_sigmoid_forward
-    celu celu_ selu selu_ rrelu_with_noise softshrink hardshrink
-    """
-)
-_WINDOW_POOL = frozenset(
-    {
-        "max_pool1d",
-        "max_pool2d",
-        "max_pool3d",
-        "max_pool1d_with_indices",
-        "max_pool2d_with_indices",
-        "max_pool3d_with_indices",
-        "avg_pool1d",
-        "avg_pool2d",
-        "avg_pool3d",
-    }
-)
-_ADAPTIVE_POOL = frozenset(
-    {
-        "_adaptive_avg_pool2d",
-        "_adaptive_avg_pool3d",
-        "adaptive_avg_pool1d",
-        "adaptive_max_pool1d",
-        "adaptive_max_pool2d",
-        "adaptive_max_pool3d",
-    }
-)
-_REDUCTION_POOL = frozenset({"mean", "amax", "amin"})
-_ADD = frozenset({"add", "add_"})
-_POINTWISE = _words(
-    """
-    sub sub_ rsub mul mul_ div div_ pow pow_ sqrt sqrt_ rsqrt rsqrt_ exp exp_ log log_ neg neg_ reciprocal
-    reciprocal_ abs abs_ addcmul addcmul_ addcdiv addcdiv_ lerp lerp_ square sum maximum minimum where erf erf_
-    sin cos
-    """
-)
-_MATMUL = frozenset({"mm", "addmm", "bmm", "baddbmm"})
-
-
-@dataclass
-class _Cost:
-    """What one aten operator (or a group of them) costs: MACs and other ops by category, batch included."""
-
-    macs: int = 0
-    other: Counter[str] = field(default_factory=Counter)
-    unknown: Counter[str] = field(default_factory=Counter)
-    free: bool = True
-
-    def add(self, other: _Cost) -> None:
-        self.macs += other.macs
-        self.other.update(other.other)
-        self.unknown.update(other.unknown)
-        self.free = self.free and other.free
-
-
-def _adaptive_windows(n: int, o: int) -> int:
-    # PyTorch's adaptive pooling: window i spans [floor(i·n/o), ceil((i+1)·n/o)); their lengths summed.
-    return sum(-(-((i + 1) * n) // o) - (i * n) // o for i in range(o))
-
-
-def _aten_cost(name: str, args: Sequence[Any], out: Any) -> _Cost:
-    """The cost of one aten operator call by its overload-packet ``name`` (see the module docstring)."""
-    result = _first_tensor(out)
-    out_el = result.numel() if result is not None else 0
-    cost = _Cost(free=False)
-    if name in FREE_ATEN:
-        return _Cost()
-    if name in ("convolution", "_convolution"):
-        x, w, bias, transposed = args[0], args[1], args[2], bool(args[6])
-        assert result is not None
-        spatial = x.shape[2:] if transposed else result.shape[2:]
-        cost.macs = int(x.shape[0]) * _prod(w.shape) * _prod(spatial)
-        if bias is not None:
-            cost.other["bias"] = out_el
-    elif name in _MATMUL:
-        a, b = (args[1], args[2]) if name in ("addmm", "baddbmm") else (args[0], args[1])
-        cost.macs = _prod(a.shape) * int(b.shape[-1])
-        if name in ("addmm", "baddbmm"):
-            cost.other["bias"] = out_el
-    elif name in _BATCH_NORM:
-        cost.other["batchnorm"] = 2 * args[0].numel()
-    elif name in _OTHER_NORM:
-        cost.other["normalization"] = 2 * args[0].numel()
-    elif name in _ACTIVATION:
-        cost.other["activation"] = out_el
-    elif name in _WINDOW_POOL:
-        kernel = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
-        dims = (result.dim() - 2) if result is not None else len(kernel)
-        window = _prod(kernel) if len(kernel) == dims else int(kernel[0]) ** dims
-        cost.other["pooling"] = out_el * window
-    elif name in _ADAPTIVE_POOL:
-        x = args[0]
-        assert result is not None
-        spatial = len(result.shape) - 2 if x.dim() == result.dim() else len(args[1])
-        lead = _prod(result.shape[: result.dim() - spatial])
-        windows = 1
-        for n, o in zip(x.shape[-spatial:], result.shape[-spatial:], strict=True):
-            windows *= _adaptive_windows(int(n), int(o))
-        cost.other["pooling"] = lead * windows
-    elif name in _REDUCTION_POOL:
-        cost.other["pooling"] = args[0].numel()
-    elif name in _ADD:
-        a, b = args[0], args[1]
-        same = (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and result is not None
-            and tuple(a.shape) == tuple(b.shape) == tuple(result.shape)
-            and a.dim() > 0
-        )
-        cost.other["residual" if same else "elementwise"] = out_el
-    elif name in _POINTWISE:
-        cost.other["elementwise"] = out_el if name != "sum" else args[0].numel()
-    else:
-        cost.unknown[f"aten.{name}"] += 1
-    return cost
-
-
 # --------------------------------------------------------------------------------------- known modules
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    first, second = value
-    return (int(first), int(second))
-
-
-def _conv_padding(module: nn.Conv2d) -> tuple[int, int]:
-    padding = module.padding
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0)
-        (k_h, k_w), (d_h, d_w) = module.kernel_size, module.dilation
-        return (d_h * (k_h - 1) // 2, d_w * (k_w - 1) // 2)
-    return _pair(padding)
-
-
-_ACTIVATION_MODULES: Mapping[type[nn.Module], str] = {
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu6",
-    nn.Tanh: "tanh",
-    nn.Sigmoid: "sigmoid",
-    nn.Softmax: "softmax",
-    nn.SiLU: "silu",
-    nn.Hardswish: "hardswish",
-    nn.Hardsigmoid: "hardsigmoid",
-    nn.GELU: "gelu",
-}
-
-
-def _adaptive_size(size: Any, x: torch.Tensor) -> tuple[int, int]:
-    h, w = (size, size) if isinstance(size, int) or size is None else size
-    return (int(x.shape[2]) if h is None else int(h), int(x.shape[3]) if w is None else int(w))
-
-
 def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, Any]] | None:
-    """The registry op and arguments standing for ``module`` on input ``x``, or None when the registry's formula
-    does not describe it (another type, a subclass, an input of another rank, a variant the formula ignores)."""
-    if x is None:
-        return None
-    kind, rank = type(module), x.dim()
-    channels = int(x.shape[1]) if rank >= 2 else -1
-    if kind is nn.Conv2d and rank == 4:
-        m = module
-        assert isinstance(m, nn.Conv2d)
-        if m.in_channels != channels:
-            return None  # it will fail: let PyTorch say how
-        return "conv", {
-            "out": m.out_channels,
-            "kernel": _pair(m.kernel_size),
-            "stride": _pair(m.stride),
-            "padding": _conv_padding(m),
-            "dilation": _pair(m.dilation),
-            "groups": m.groups,
-            "bias": m.bias is not None,
-            "connections": None,
-        }
-    if kind is nn.Linear and rank == 2:
-        assert isinstance(module, nn.Linear)
-        if module.in_features != channels:
-            return None
-        return "linear", {"out": module.out_features, "bias": module.bias is not None}
-    if kind in (nn.BatchNorm2d, nn.BatchNorm1d) and rank == (4 if kind is nn.BatchNorm2d else 2):
-        assert isinstance(module, nn.modules.batchnorm._BatchNorm)
-        return ("bn", {"eps": module.eps}) if module.affine and module.num_features == channels else None
-    if kind in (nn.MaxPool2d, nn.AvgPool2d) and rank == 4:
-        assert isinstance(module, (nn.MaxPool2d, nn.AvgPool2d))
-        if isinstance(module, nn.MaxPool2d) and _pair(module.dilation) != (1, 1):
-            return None
-        kernel = _pair(module.kernel_size)
-        stride = kernel if module.stride is None else _pair(module.stride)
-        return ("maxpool" if kind is nn.MaxPool2d else "avgpool"), {
-            "kernel": kernel,
-            "stride": stride,
-            "padding": _pair(module.padding),
-            "ceil_mode": bool(module.ceil_mode),
-            "dilation": (1, 1),
-        }
-    if kind in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) and rank == 4:
-        assert isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
-        size = _adaptive_size(module.output_size, x)
-        average = kind is nn.AdaptiveAvgPool2d
-        if size == (1, 1):
-            return ("global_avgpool" if average else "global_maxpool"), {}
-        return ("adaptive_avgpool", {"size": size}) if average else None
-    if kind is nn.Flatten and rank >= 2:
-        assert isinstance(module, nn.Flatten)
-        return ("flatten", {}) if module.start_dim == 1 and module.end_dim == -1 else None
-    if kind is nn.Dropout:
-        assert isinstance(module, nn.Dropout)
-        return "dropout", {"p": float(module.p)}
-    if kind is nn.LeakyReLU:
-        assert isinstance(module, nn.LeakyReLU)
-        return "leaky_relu", {"slope": float(module.negative_slope)}
-    if kind in _ACTIVATION_MODULES:
-        return _ACTIVATION_MODULES[kind], {}
-    if kind is nn.LocalResponseNorm and rank == 4:
-        assert isinstance(module, nn.LocalResponseNorm)
-        return "lrn", {"size": module.size, "alpha": module.alpha, "beta": module.beta, "k": module.k}
-    return _cnncost_op(module, x)
+    """The registry op and arguments standing for ``module`` on input ``x`` (the op's reverse mapping, which also
+    takes a subclass whose ``forward`` is its base's), or None when no op's formula describes it."""
+    return reverse_op(module, x)
 
-
-def _cnncost_op(module: nn.Module, x: torch.Tensor) -> tuple[str, dict[str, Any]] | None:
-    """cnncost's own builder modules (LeNet-5's connection table, ResNet's zero-padding shortcut)."""
-    from cnncost.torch.build import ConnectionConv, ZeroPadShortcut
-
-    rank = x.dim()
-    if type(module) is ZeroPadShortcut and rank == 4:
-        assert isinstance(module, ZeroPadShortcut)
-        if module.out < int(x.shape[1]):
-            return None
-        return "zero_pad", {"stride": module.stride, "out": module.out}
-    if type(module) is ConnectionConv and rank == 4:
-        assert isinstance(module, ConnectionConv)
-        if any(c >= int(x.shape[1]) for row in module.rows for c in row):
-            return None
-        first = next(m for m in module.children() if isinstance(m, nn.Conv2d))
-        return "conv", {
-            "out": len(module.rows),
-            "kernel": _pair(first.kernel_size),
-            "stride": _pair(first.stride),
-            "padding": _pair(first.padding),  # type: ignore[arg-type]
-            "dilation": _pair(first.dilation),
-            "groups": 1,
-            "bias": first.bias is not None,
-            "connections": module.rows,
-        }
-    return None
 
 
 # --------------------------------------------------------------------------------------- observation
@@ -509,7 +229,7 @@ class _Frame:
 class _Call:
     name: str
     first: torch.Tensor | None
-    cost: _Cost = field(default_factory=_Cost)
+    cost: AtenCost = field(default_factory=AtenCost)
     params: tuple[int, ...] = ()
 
 
@@ -697,7 +417,7 @@ class _Observer:
     def aten(self, func: Any, args: Sequence[Any], out: Any) -> None:
         if self.stack and self.stack[-1].absorbing:
             return
-        cost = _aten_cost(func._overloadpacket.__name__, args, out)
+        cost = aten_cost(func._overloadpacket.__name__, args, out)
         if self.call is not None:
             self.call.cost.add(cost)
             return
@@ -838,49 +558,7 @@ def _pre_order(records: list[Record]) -> list[Record]:
     return out
 
 
-#: Python-level calls (by the last word of their name) that move or view memory only: no operator is costed.
-_FREE_CALLS = _words(
-    """
-    size dim numel __get__ __getitem__ __len__ __iter__ __format__ view view_as reshape reshape_as flatten unflatten
-    permute transpose t contiguous squeeze unsqueeze expand expand_as chunk split narrow detach clone to type float
-    cat concat concatenate stack stride is_contiguous is_floating_point empty empty_like zeros zeros_like ones
-    ones_like full full_like arange new_empty new_zeros new_ones dropout
-    """
-)
-_QUICK_ADD = _words("add add_ __radd__ __iadd__")
-_QUICK_MUL = _words("mul mul_ __rmul__ __imul__")
-_QUICK_ACTIVATION = _words(
-    "relu relu_ relu6 hardtanh hardtanh_ sigmoid sigmoid_ tanh tanh_ silu gelu hardswish hardsigmoid leaky_relu "
-    "softmax log_softmax elu mish"
-)
-
-
-def _quick_cost(name: str, args: Sequence[Any], result: Any) -> _Cost | None:
-    """The cost of a common call read from its arguments and result, as its aten operators would be costed (see
-    ``_aten_cost``) — or None when the call has to be watched at the aten level."""
-    word = name.rsplit(".", 1)[-1]
-    if word in _FREE_CALLS:
-        return _Cost()
-    y = _first_tensor(result)
-    if y is None:
-        return None
-    cost = _Cost(free=False)
-    if word in _QUICK_ADD and len(args) >= 2:
-        a, b = args[0], args[1]
-        same = (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and tuple(a.shape) == tuple(b.shape) == tuple(y.shape)
-            and a.dim() > 0
-        )
-        cost.other["residual" if same else "elementwise"] = y.numel()
-    elif word in _QUICK_MUL:
-        cost.other["elementwise"] = y.numel()
-    elif word in _QUICK_ACTIVATION:
-        cost.other["activation"] = y.numel()
-    else:
-        return None
-    return cost
+_QUICK_WORDS = quick_words()
 
 
 class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
@@ -900,14 +578,14 @@ class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unu
         try:
             word = call.name.rsplit(".", 1)[-1]
             quick = None
-            if word in _FREE_CALLS:
+            if word in FREE_CALLS:
                 result = func(*args, **kwargs)
-                quick = _Cost()
-            elif word in _QUICK_ADD or word in _QUICK_MUL or word in _QUICK_ACTIVATION:
+                quick = AtenCost()
+            elif word in _QUICK_WORDS:
                 result = _synthesize(word, args, kwargs)
                 if result is None:
                     result = func(*args, **kwargs)
-                quick = _quick_cost(call.name, args, result)
+                quick = call_cost(call.name, args, result)
             if quick is None:
                 with _DispatchMode(self.observer):
                     result = func(*args, **kwargs)
@@ -938,7 +616,7 @@ def _synthesize(word: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> to
     x = args[0]
     if x.device.type != "meta":
         return None
-    if word in _QUICK_ACTIVATION:
+    if word in ACTIVATION_CALLS:
         return torch.empty_like(x)
     other = args[1] if len(args) > 1 else kwargs.get("other")
     if isinstance(other, (int, float)) and not isinstance(other, bool):
@@ -1040,11 +718,8 @@ def _shortcut_known(model: nn.Module) -> None:
     an empty tensor of the right shape instead of running its kernels: their meta implementations (Python code
     in torch that imports sympy, batch norm's decomposition) cost more than the whole analysis, and the row is
     costed by formula either way. Any other call runs the module's own forward."""
-    from cnncost.torch.build import ConnectionConv, ZeroPadShortcut
-
-    types = _KNOWN_TYPES | {ConnectionConv, ZeroPadShortcut}
     for module in model.modules():
-        if type(module) not in types:
+        if not describes(type(module)):
             continue
         original = module.forward
 
@@ -1056,26 +731,6 @@ def _shortcut_known(model: nn.Module) -> None:
             return _f(x, *args, **kwargs)
 
         module.forward = forward  # type: ignore[method-assign]
-
-
-#: Module types ``known_op`` may describe (for some inputs).
-_KNOWN_TYPES = frozenset(
-    {
-        nn.Conv2d,
-        nn.Linear,
-        nn.BatchNorm1d,
-        nn.BatchNorm2d,
-        nn.MaxPool2d,
-        nn.AvgPool2d,
-        nn.AdaptiveAvgPool2d,
-        nn.AdaptiveMaxPool2d,
-        nn.Flatten,
-        nn.Dropout,
-        nn.LeakyReLU,
-        nn.LocalResponseNorm,
-        *_ACTIVATION_MODULES,
-    }
-)
 
 
 @contextmanager

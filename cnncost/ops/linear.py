@@ -1,0 +1,68 @@
+"""linear: the fully connected layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnncost.errors import ShapeError
+from cnncost.ir import Shape
+from cnncost.ops.common import fmt_shape, input_channels
+from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+
+if TYPE_CHECKING:
+    from cnncost.ir import Layer
+
+
+def shape(args: Args, shape: Shape) -> Shape:
+    if len(shape) != 1:
+        raise ShapeError(
+            f"linear needs a flat vector but gets the feature map {fmt_shape(shape)}",
+            hint="add '- flatten' before it (or a global pool, then flatten)",
+        )
+    return (int(args["out"]),)
+
+
+def linear_cost(args: Args, inp: Shape, out: Shape) -> Cost:
+    # Weights in·out (the same product as the MACs), bias out.
+    n_in, n_out = inp[0], out[0]
+    bias = n_out if args["bias"] else 0
+    return cost(params=linear_macs(n_in, n_out) + bias, macs=linear_macs(n_in, n_out), bias=pointwise_ops(bias))
+
+
+def formula(args: Args, inp: Shape, out: Shape) -> str:
+    return f"{inp[0]} × {out[0]}"
+
+
+def build(layer: Layer, device: Any) -> Any:
+    from torch import nn
+
+    if len(layer.in_shape) != 1:
+        raise ShapeError("linear needs a flat vector", path=layer.path, **layer.where.as_kwargs())
+    return nn.Linear(layer.in_shape[0], int(layer.args["out"]), bias=bool(layer.args.get("bias", True)), device=device)
+
+
+def _types() -> tuple[type, ...]:
+    from torch import nn
+
+    return (nn.Linear,)
+
+
+def _args(module: Any, x: Any) -> dict[str, Any] | None:
+    if x.dim() != 2 or module.in_features != input_channels(x):
+        return None
+    return {"out": module.out_features, "bias": module.bias is not None}
+
+
+define(
+    "linear",
+    summary="fully connected layer",
+    category="linear",
+    fields={"out": Field("int", help="number of output units"), "bias": Field("bool", True)},
+    prepare=Absent("the spec arguments are final"),
+    shape=shape,
+    cost=linear_cost,
+    formula=formula,
+    build=build,
+    reverse=(Reverse(_types, _args),),
+)
