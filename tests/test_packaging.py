@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,13 @@ _WITHOUT_BUILD_CONSTRAINT = {k: v for k, v in os.environ.items() if k != "PIP_BU
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _clean_copy(target: Path) -> Path:
+    """The checkout as a fresh clone would have it: no build/ folder left by an earlier build, no venvs."""
+    skip = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, target, ignore=skip)
+    return target
+
+
 @pytest.mark.slow
 def test_wheel_carries_every_spec(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
@@ -25,7 +33,7 @@ def test_wheel_carries_every_spec(tmp_path: Path) -> None:
             "-m",
             "pip",
             "wheel",
-            str(ROOT),
+            str(_clean_copy(tmp_path / "src")),
             "--no-deps",
             "--no-build-isolation",
             "-q",
@@ -45,7 +53,11 @@ def test_wheel_carries_every_spec(tmp_path: Path) -> None:
     missing = [s for s in specs if f"cnncost/architectures/{s}" not in names]
     assert not missing, f"specs missing from the wheel: {missing}"
     assert "cnncost/py.typed" in names
-    assert any(n.startswith("cnncost/spec/") for n in names)
+    sources = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "cnncost").rglob("*.py"))
+    sources += [f"cnncost/architectures/{p.name}" for p in (ROOT / "architectures").glob("*.py")]
+    assert not [s for s in sources if s not in names], "modules missing from the wheel (pyproject's packages list)"
+    stale = [n for n in names if n.startswith("cnncost/") and n.endswith(".py") and n not in sources]
+    assert not stale, f"the wheel carries modules the source no longer has (a stale build/ folder?): {stale}"
 
     # Installed from the wheel (not editable, run outside the checkout), the library still finds every spec.
     target = tmp_path / "site"
