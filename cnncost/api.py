@@ -179,10 +179,14 @@ def bench(
 ) -> BenchRun:
     """Time real forward passes of each network (random weights) on the device of ``config``: one
     ``BenchResult`` per network × batch, against the device's peak. Needs PyTorch. See ``cnncost.bench``."""
+    from cnncost.bench.config import BenchConfig as Config
     from cnncost.errors import require_torch
 
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
     require_torch("cnncost bench")
-    from cnncost.bench.config import BenchConfig as Config
     from cnncost.bench.network import bench_networks
 
     return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)
