@@ -54,6 +54,7 @@ class Format(str, Enum):
 
 class _State:
     debug = False
+    interrupted = ""  # what a command that stopped at Ctrl-C still showed, for the one "interrupted" line
 
 
 # --------------------------------------------------------------------------- options declared once, reused
@@ -543,7 +544,7 @@ def bench(
         run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
     emit(bench_text(run.results, fmt=fmt.value, **_render_options()))
     if run.interrupted:
-        sys.stderr.write(f"note: Ctrl-C: showing the {len(run.results)} run(s) that finished\n")
+        _State.interrupted = f"showing the {len(run.results)} run(s) that finished"
         raise typer.Exit(130)
 
 
@@ -563,10 +564,62 @@ def _usage_message(exc: Any) -> str:
     return message
 
 
+class _Interrupts:
+    """Ctrl-C, idempotently: the first SIGINT raises ``KeyboardInterrupt`` (the command stops, cleans up and
+    reports in one line); any further SIGINT is ignored, so a second Ctrl-C during that cleanup, the error
+    report or the interpreter's shutdown can never print a traceback. SIGTERM and SIGKILL still end a stuck run.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous: Any = None
+        self.installed = False
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.installed = True
+        except (ValueError, OSError):  # not the main thread, or no signals here: leave Python's default
+            pass
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received:
+            return
+        self.received = True
+        raise KeyboardInterrupt
+
+    def close(self, *, own_process: bool) -> None:
+        """Put the previous handler back — unless this run was interrupted and owns the process (the script),
+        where later SIGINTs stay ignored until the interpreter has exited."""
+        import signal
+
+        if not self.installed:
+            return
+        if self.received and own_process:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    interrupts = _Interrupts().__enter__()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # between the command and its error report
+        _error("interrupted")
+        return 130
+    finally:
+        interrupts.close(own_process=argv is None)
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
+    _State.interrupted = ""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
@@ -586,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
             _error(message)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
-        _error("interrupted")
+        _error(_interrupted())
         return 130
     except BrokenPipeError:
         _silence_stdout()
@@ -601,9 +654,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if result == 130:  # typer turns Ctrl-C inside a command into exit code 130
-        _error("interrupted")
+        _error(_interrupted())
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _interrupted() -> str:
+    return "interrupted" + (f" — {_State.interrupted}" if _State.interrupted else "")
 
 
 def _silence_stdout() -> None:
