@@ -184,10 +184,27 @@ def output_color() -> bool:
     return _stdout_is_terminal() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+class _ReaderGone(Exception):
+    """stdout's reader went away (a broken pipe)."""
+
+
 def emit(text: str) -> None:
-    """Print a command's complete output at once."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """Print a command's complete output at once. A closed stdout or a failed write (a full disk) is one error
+    line; a reader that went away (``| head``) raises ``_ReaderGone``, which ``main`` ends quietly (exit 141)."""
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (`cnncost table vgg16 >&-`)
+        raise CnnCostError("cannot write the output: stdout is closed", hint="redirect it to a file or a pipe")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise _ReaderGone from None  # not an OSError, so click does not turn it into its own exit
+    except OSError as exc:
+        _silence_stdout()
+        raise CnnCostError(
+            f"cannot write the output to stdout: {exc.strerror or exc}",
+            hint="check the file or device stdout goes to (a full disk?)",
+        ) from None
 
 
 def _render_options() -> dict[str, Any]:
@@ -552,8 +569,14 @@ def bench(
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    """The one stderr line (control characters escaped); nothing when stderr itself is gone."""
+    from cnncost.errors import printable
+
+    try:
+        sys.stderr.write(f"error: {printable(message)}\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _usage_message(exc: Any) -> str:
@@ -607,6 +630,7 @@ class _Interrupts:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     interrupts = _Interrupts().__enter__()
+    _ascii_fallback()
     try:
         return _main(argv)
     except KeyboardInterrupt:  # between the command and its error report
@@ -641,9 +665,9 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         _error(_interrupted())
         return 130
-    except BrokenPipeError:
+    except (_ReaderGone, BrokenPipeError):  # the reader went away (`| head`): quiet; the shell's code for SIGPIPE
         _silence_stdout()
-        return 1
+        return 141
     except Exception as exc:  # a bug: one line, the traceback only on request
         if _State.debug:
             traceback.print_exc()
@@ -657,6 +681,17 @@ def _main(argv: list[str] | None) -> int:
         _error(_interrupted())
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _ascii_fallback() -> None:
+    """Where stdout or stderr cannot encode '×' or '—' (an ASCII or latin-1 locale), write ASCII forms instead
+    of failing (``cnncost.render.text``); UTF-8 streams, the usual case, import nothing."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = str(getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+        if stream is not None and encoding not in ("utf-8", "utf8"):
+            from cnncost.render.text import install
+
+            install(stream)
 
 
 def _interrupted() -> str:
