@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import traceback
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -211,6 +212,24 @@ def _render_options() -> dict[str, Any]:
     return {"width": output_width(), "color": output_color()}
 
 
+def show(render: Callable[[dict[str, Any]], str], fmt: str) -> None:
+    """Render a command's output (``render(options)``) and print it safe for a terminal: control characters and
+    bidi overrides from the input as visible escapes (``\\x1b``, ``\\u202e``), in JSON as ``\\uXXXX`` escapes
+    (``cnncost.render.text``). Colour is kept only when the plain text needs no escape, so the only escape
+    sequences on the terminal are the renderers' own styles."""
+    from cnncost.render.text import json_safe, terminal_safe
+
+    options = _render_options()
+    if fmt == "json":
+        emit(json_safe(render(options)))
+        return
+    if not options["color"]:
+        emit(terminal_safe(render(options)))
+        return
+    plain = render({**options, "color": False})
+    emit(terminal_safe(plain) if terminal_safe(plain) != plain else render(options))
+
+
 # ------------------------------------------------------------------------------------------ commands
 
 
@@ -250,7 +269,7 @@ def list_networks(
         raise NotFoundError(
             f"no bundled network matches '{pattern}'", hint="run 'cnncost list' to see them all"
         )
-    emit(render.library_text(summaries, fmt=fmt.value, **_render_options()))
+    show(lambda o: render.library_text(summaries, fmt=fmt.value, **o), fmt.value)
 
 
 # ----------------------------------------------------------------------- any PyTorch model (--module)
@@ -347,7 +366,7 @@ def table(
     report = _report_of(spec, module, input_shape, size, batch, sets)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
-    emit(render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **_render_options()))
+    show(lambda o: render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **o), fmt.value)
 
 
 @app.command()
@@ -392,7 +411,7 @@ def compare(
         reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
         reports += [api.analyze_module(m, shape, batch=batch) for m in modules]
         comparison = compare_reports(reports, depth=depth)
-    emit(render.compare_text(comparison, fmt=fmt.value, **_render_options()))
+    show(lambda o: render.compare_text(comparison, fmt=fmt.value, **o), fmt.value)
 
 
 class CheckFormat(str, Enum):
@@ -434,7 +453,7 @@ def check(
         )
     if junit is not None:
         write_text(junit, junit_xml(report))
-    emit(check_json(report) if fmt is CheckFormat.json else render_check(report, **_render_options()))
+    show(lambda o: check_json(report) if fmt is CheckFormat.json else render_check(report, **o), fmt.value)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -459,7 +478,7 @@ def explain(
     from cnncost.render.explain import explain_text
 
     report = _report_of(spec, module, input_shape, size, batch, sets)
-    emit(explain_text(report, fmt=fmt.value, depth=depth, training=training, **_render_options()))
+    show(lambda o: explain_text(report, fmt=fmt.value, depth=depth, training=training, **o), fmt.value)
 
 
 @app.command()
@@ -469,7 +488,7 @@ def ops(fmt: FormatOption = Format.table) -> None:
     from cnncost.analysis import ops as _registers_ops  # noqa: F401
     from cnncost.analysis.registry import all_ops
 
-    emit(render.ops_text(all_ops(), fmt=fmt.value, **_render_options()))
+    show(lambda o: render.ops_text(all_ops(), fmt=fmt.value, **o), fmt.value)
 
 
 @app.command()
@@ -559,7 +578,7 @@ def bench(
     )
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
         run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
-    emit(bench_text(run.results, fmt=fmt.value, **_render_options()))
+    show(lambda o: bench_text(run.results, fmt=fmt.value, **o), fmt.value)
     if run.interrupted:
         _State.interrupted = f"showing the {len(run.results)} run(s) that finished"
         raise typer.Exit(130)

@@ -37,6 +37,7 @@ raise ``TypeError``, as everywhere in Python; ``KeyboardInterrupt`` passes throu
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -150,7 +151,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
         return text
     out = []
     for c in text:
-        if c.isprintable():
+        if c.isprintable() or unicodedata.category(c) == "Zs":  # spaces (a no-break space) show as spaces
             out.append(c)
         elif c == "\n":
             out.append("\n" if keep_newlines else " ")
@@ -160,6 +161,9 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
             n = ord(c)
             out.append(f"\\x{n:02x}" if n < 256 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
     return "".join(out)
+
+
+_printable = printable  # its former private name
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -99,7 +99,7 @@ def json_safe(text: str) -> str:
         return text
     out = []
     for c in text:
-        if c.isprintable() or c in "\n ":
+        if c == "\n" or printable(c) == c:
             out.append(c)
         elif ord(c) < 0x10000:
             out.append(f"\\u{ord(c):04x}")
