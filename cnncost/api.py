@@ -1,7 +1,9 @@
 """The Python face of cnncost. Every function is keyword-only past its subject and returns data, not text.
 
 A *spec* is a bundled network name (``"vgg16"``), a path to a YAML file (``"my/net.yaml"``, or
-``"family.yaml:variant"``), or an already resolved :class:`cnncost.ir.Network`.
+``"family.yaml:variant"``), a ``pathlib.Path`` (always a file), or an already resolved :class:`cnncost.ir.Network`.
+Arguments of the wrong Python type (a list or a dict where a spec is expected, ``size="224"``, a ``config`` that is
+not a ``BenchConfig``) raise ``TypeError``; every refused value raises a ``CnnCostError``.
 
 Errors are raised as :class:`cnncost.errors.CnnCostError` (one family; ``str(exc)`` is the one-line message).
 PyTorch is imported only by the functions that need it.
@@ -10,6 +12,7 @@ PyTorch is imported only by the functions that need it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +46,32 @@ def _size(size: Size) -> tuple[int, int] | None:
     return (pair[0], pair[1])
 
 
+def _spec(spec: object, *, network: bool = True) -> None:
+    """A spec is a name or path (``str``), a spec file (``pathlib.Path``, any ``os.PathLike``) or, where
+    ``network``, a resolved ``ir.Network``; anything else is a TypeError."""
+    kinds: tuple[type, ...] = (str, PathLike, ir.Network) if network else (str, PathLike)
+    if not isinstance(spec, kinds):
+        what = "a network name, a spec path (str or pathlib.Path)" + (" or a cnncost.ir.Network" if network else "")
+        raise TypeError(f"a spec must be {what}, not {type(spec).__name__}")
+
+
+def _variables(variables: object) -> None:
+    if variables is not None and not isinstance(variables, Mapping):
+        raise TypeError(f"variables must be a mapping of names to values, not {type(variables).__name__}")
+
+
 def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | None = None) -> ir.Network:
-    """Resolve a spec into its IR network (variables set, blocks expanded, shapes inferred)."""
+    """Resolve a spec into its IR network (variables set, blocks expanded, shapes inferred).
+
+    ``spec`` is a bundled network name or a path (``str``), a spec file (``pathlib.Path``), or a resolved
+    ``Network``. Arguments of the wrong Python type raise TypeError; a refused value, a ``CnnCostError``."""
+    _spec(spec)
+    _variables(variables)
     if isinstance(spec, ir.Network):
         if size is not None or variables:
             raise TypeError("size and variables apply to specs, not to an already resolved Network")
         return spec
-    found = library.locate(spec)
+    found = library.locate(Path(spec) if isinstance(spec, PathLike) else spec)
     return resolve_document(
         found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size)
     )
@@ -138,7 +160,11 @@ def check(*specs: str | Path) -> CheckReport:
     network it defines. Pure Python, no torch."""
     from cnncost.analysis.check import check_document, merge
 
-    names: list[str | Path] = list(specs) or [entry.name for entry in library.entries()]
+    for spec in specs:
+        _spec(spec, network=False)
+    names: list[str | Path] = [Path(s) if isinstance(s, PathLike) else s for s in specs] or [
+        entry.name for entry in library.entries()
+    ]
     parts = []
     for spec in names:
         for found in library.locate_all(spec):
@@ -179,10 +205,14 @@ def bench(
 ) -> BenchRun:
     """Time real forward passes of each network (random weights) on the device of ``config``: one
     ``BenchResult`` per network × batch, against the device's peak. Needs PyTorch. See ``cnncost.bench``."""
+    from cnncost.bench.config import BenchConfig as Config
     from cnncost.errors import require_torch
 
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
     require_torch("cnncost bench")
-    from cnncost.bench.config import BenchConfig as Config
     from cnncost.bench.network import bench_networks
 
     return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)

@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import traceback
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -54,6 +55,7 @@ class Format(str, Enum):
 
 class _State:
     debug = False
+    interrupted = ""  # what a command that stopped at Ctrl-C still showed, for the one "interrupted" line
 
 
 # --------------------------------------------------------------------------- options declared once, reused
@@ -183,14 +185,49 @@ def output_color() -> bool:
     return _stdout_is_terminal() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+class _ReaderGone(Exception):
+    """stdout's reader went away (a broken pipe)."""
+
+
 def emit(text: str) -> None:
-    """Print a command's complete output at once."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """Print a command's complete output at once. A closed stdout or a failed write (a full disk) is one error
+    line; a reader that went away (``| head``) raises ``_ReaderGone``, which ``main`` ends quietly (exit 141)."""
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (`cnncost table vgg16 >&-`)
+        raise CnnCostError("cannot write the output: stdout is closed", hint="redirect it to a file or a pipe")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise _ReaderGone from None  # not an OSError, so click does not turn it into its own exit
+    except OSError as exc:
+        _silence_stdout()
+        raise CnnCostError(
+            f"cannot write the output to stdout: {exc.strerror or exc}",
+            hint="check the file or device stdout goes to (a full disk?)",
+        ) from None
 
 
 def _render_options() -> dict[str, Any]:
     return {"width": output_width(), "color": output_color()}
+
+
+def show(render: Callable[[dict[str, Any]], str], fmt: str) -> None:
+    """Render a command's output (``render(options)``) and print it safe for a terminal: control characters and
+    bidi overrides from the input as visible escapes (``\\x1b``, ``\\u202e``), in JSON as ``\\uXXXX`` escapes
+    (``cnncost.render.text``). Colour is kept only when the plain text needs no escape, so the only escape
+    sequences on the terminal are the renderers' own styles."""
+    from cnncost.render.text import json_safe, terminal_safe
+
+    options = _render_options()
+    if fmt == "json":
+        emit(json_safe(render(options)))
+        return
+    if not options["color"]:
+        emit(terminal_safe(render(options)))
+        return
+    plain = render({**options, "color": False})
+    emit(terminal_safe(plain) if terminal_safe(plain) != plain else render(options))
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -232,7 +269,7 @@ def list_networks(
         raise NotFoundError(
             f"no bundled network matches '{pattern}'", hint="run 'cnncost list' to see them all"
         )
-    emit(render.library_text(summaries, fmt=fmt.value, **_render_options()))
+    show(lambda o: render.library_text(summaries, fmt=fmt.value, **o), fmt.value)
 
 
 # ----------------------------------------------------------------------- any PyTorch model (--module)
@@ -329,7 +366,7 @@ def table(
     report = _report_of(spec, module, input_shape, size, batch, sets)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
-    emit(render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **_render_options()))
+    show(lambda o: render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **o), fmt.value)
 
 
 @app.command()
@@ -374,7 +411,7 @@ def compare(
         reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
         reports += [api.analyze_module(m, shape, batch=batch) for m in modules]
         comparison = compare_reports(reports, depth=depth)
-    emit(render.compare_text(comparison, fmt=fmt.value, **_render_options()))
+    show(lambda o: render.compare_text(comparison, fmt=fmt.value, **o), fmt.value)
 
 
 class CheckFormat(str, Enum):
@@ -416,7 +453,7 @@ def check(
         )
     if junit is not None:
         write_text(junit, junit_xml(report))
-    emit(check_json(report) if fmt is CheckFormat.json else render_check(report, **_render_options()))
+    show(lambda o: check_json(report) if fmt is CheckFormat.json else render_check(report, **o), fmt.value)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -441,7 +478,7 @@ def explain(
     from cnncost.render.explain import explain_text
 
     report = _report_of(spec, module, input_shape, size, batch, sets)
-    emit(explain_text(report, fmt=fmt.value, depth=depth, training=training, **_render_options()))
+    show(lambda o: explain_text(report, fmt=fmt.value, depth=depth, training=training, **o), fmt.value)
 
 
 @app.command()
@@ -450,7 +487,7 @@ def ops(fmt: FormatOption = Format.table) -> None:
     from cnncost import render
     from cnncost.ops import all_ops
 
-    emit(render.ops_text(all_ops(), fmt=fmt.value, **_render_options()))
+    show(lambda o: render.ops_text(all_ops(), fmt=fmt.value, **o), fmt.value)
 
 
 @app.command()
@@ -540,9 +577,9 @@ def bench(
     )
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
         run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
-    emit(bench_text(run.results, fmt=fmt.value, **_render_options()))
+    show(lambda o: bench_text(run.results, fmt=fmt.value, **o), fmt.value)
     if run.interrupted:
-        sys.stderr.write(f"note: Ctrl-C: showing the {len(run.results)} run(s) that finished\n")
+        _State.interrupted = f"showing the {len(run.results)} run(s) that finished"
         raise typer.Exit(130)
 
 
@@ -550,8 +587,14 @@ def bench(
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    """The one stderr line (control characters escaped); nothing when stderr itself is gone."""
+    from cnncost.errors import printable
+
+    try:
+        sys.stderr.write(f"error: {printable(message)}\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _usage_message(exc: Any) -> str:
@@ -562,10 +605,63 @@ def _usage_message(exc: Any) -> str:
     return message
 
 
+class _Interrupts:
+    """Ctrl-C, idempotently: the first SIGINT raises ``KeyboardInterrupt`` (the command stops, cleans up and
+    reports in one line); any further SIGINT is ignored, so a second Ctrl-C during that cleanup, the error
+    report or the interpreter's shutdown can never print a traceback. SIGTERM and SIGKILL still end a stuck run.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous: Any = None
+        self.installed = False
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.installed = True
+        except (ValueError, OSError):  # not the main thread, or no signals here: leave Python's default
+            pass
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received:
+            return
+        self.received = True
+        raise KeyboardInterrupt
+
+    def close(self, *, own_process: bool) -> None:
+        """Put the previous handler back — unless this run was interrupted and owns the process (the script),
+        where later SIGINTs stay ignored until the interpreter has exited."""
+        import signal
+
+        if not self.installed:
+            return
+        if self.received and own_process:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    interrupts = _Interrupts().__enter__()
+    _ascii_fallback()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # between the command and its error report
+        _error("interrupted")
+        return 130
+    finally:
+        interrupts.close(own_process=argv is None)
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
+    _State.interrupted = ""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
@@ -585,11 +681,11 @@ def main(argv: list[str] | None = None) -> int:
             _error(message)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
-        _error("interrupted")
+        _error(_interrupted())
         return 130
-    except BrokenPipeError:
+    except (_ReaderGone, BrokenPipeError):  # the reader went away (`| head`): quiet; the shell's code for SIGPIPE
         _silence_stdout()
-        return 1
+        return 141
     except Exception as exc:  # a bug: one line, the traceback only on request
         if _State.debug:
             traceback.print_exc()
@@ -600,9 +696,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if result == 130:  # typer turns Ctrl-C inside a command into exit code 130
-        _error("interrupted")
+        _error(_interrupted())
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _ascii_fallback() -> None:
+    """Where stdout or stderr cannot encode '×' or '—' (an ASCII or latin-1 locale), write ASCII forms instead
+    of failing (``cnncost.render.text``); UTF-8 streams, the usual case, import nothing."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = str(getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+        if stream is not None and encoding not in ("utf-8", "utf8"):
+            from cnncost.render.text import install
+
+            install(stream)
+
+
+def _interrupted() -> str:
+    return "interrupted" + (f" — {_State.interrupted}" if _State.interrupted else "")
 
 
 def _silence_stdout() -> None:

@@ -37,6 +37,7 @@ raise ``TypeError``, as everywhere in Python; ``KeyboardInterrupt`` passes throu
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -98,7 +99,7 @@ class CnnCostError(Exception):
         text = f"{where}{at}{self.message}"
         if self.hint:
             text += f" — {self.hint}"
-        return _printable(" ".join(text.split("\n")))
+        return printable(text)
 
     def __str__(self) -> str:
         return self.one_line()
@@ -140,15 +141,29 @@ class CheckFailed(CnnCostError):
     """A documented figure does not match the computed one."""
 
 
-def _printable(text: str) -> str:
-    """Escape what would break the one line or hide in it: control characters (a stray '\r' in a YAML key) and
-    Unicode line separators."""
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    r"""``text`` safe for a terminal: every character that is not printable — control characters (ESC of an ANSI
+    escape, a stray '\r' in a YAML key), bidi overrides and other format characters (U+202E, U+2066), Unicode
+    line separators — is shown as a visible escape (``\x1b``, ``\u202e``, ``\t``). A newline becomes a space
+    (one line), or stays with ``keep_newlines``. The one escaping function of every text output
+    (``cnncost.render.text``)."""
     if text.isprintable():
         return text
-    return "".join(
-        c if c.isprintable() else "\\" + ("t" if c == "\t" else f"x{ord(c):02x}" if ord(c) < 256 else f"u{ord(c):04x}")
-        for c in text
-    )
+    out = []
+    for c in text:
+        if c.isprintable() or unicodedata.category(c) == "Zs":  # spaces (a no-break space) show as spaces
+            out.append(c)
+        elif c == "\n":
+            out.append("\n" if keep_newlines else " ")
+        elif c == "\t":
+            out.append("\\t")
+        else:
+            n = ord(c)
+            out.append(f"\\x{n:02x}" if n < 256 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
+    return "".join(out)
+
+
+_printable = printable  # its former private name
 
 
 def shown(value: object, limit: int = 60) -> str:

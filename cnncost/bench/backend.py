@@ -85,6 +85,8 @@ class Backend:
     capture_graph: Callable[[Callable[[], object]], Callable[[], object]] | None = None
     layer_clock: Callable[[], LayerClock] = field(default_factory=lambda: _wall_layer_clock)
     empty_cache: Callable[[], None] = _no_sync
+    #: What one run may use, for the estimate that refuses an absurd batch before allocating (None: no bound).
+    memory_bytes: int | None = None
 
     @property
     def label(self) -> str:
@@ -106,10 +108,25 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
+#: The share of the machine's RAM a CPU run may take (the rest is the system's and the other programs').
+CPU_MEMORY_SHARE = 0.5
+
+
+def cpu_memory_bytes() -> int | None:
+    """Half of the machine's physical memory, or None when the system does not say."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return int(total * CPU_MEMORY_SHARE) if total > 0 else None
+
+
 def cpu_backend() -> Backend:
     cores = os.cpu_count()
     name = f"{cpu_name()} ({cores} logical CPUs)" if cores else cpu_name()
-    return Backend(kind="cpu", device=torch.device("cpu"), name=name, compile_available=True)
+    return Backend(
+        kind="cpu", device=torch.device("cpu"), name=name, compile_available=True, memory_bytes=cpu_memory_bytes()
+    )
 
 
 def _has_triton() -> bool:
@@ -173,6 +190,7 @@ def cuda_backend(index: int | None) -> Backend:
         capture_graph=_cuda_graph_capture(device),
         layer_clock=lambda: CudaEventLayerClock(device),
         empty_cache=torch.cuda.empty_cache,
+        memory_bytes=int(torch.cuda.get_device_properties(device).total_memory),
     )
 
 

@@ -24,8 +24,10 @@ Defaults, and why:
 
 from __future__ import annotations
 
+import math
+import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from cnncost.errors import UsageError
 
@@ -37,6 +39,18 @@ PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+#: The most a run may be asked for: ten minutes of warm-up, an hour of timing, ten thousand repeats and four
+#: threads per logical CPU (more only oversubscribes; torch crashes on absurd counts).
+MAX_WARMUP_S = 600.0
+MAX_MIN_TIME_S = 3600.0
+MAX_REPEATS = 10_000
+
+
+def max_threads() -> int:
+    """The most ``--threads`` accepted: four per logical CPU of this machine."""
+    return 4 * (os.cpu_count() or 1)
+
 
 #: Above this IQR/median a result is flagged as noisy.
 NOISY_THRESHOLD = 0.10
@@ -84,6 +98,7 @@ class BenchConfig:
     bandwidth_gbs: float | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         if not _DEVICE.match(self.device):
             raise UsageError(
                 f"unknown device '{self.device}'", hint="use --device cpu, cuda, cuda:N or auto"
@@ -102,19 +117,50 @@ class BenchConfig:
             raise UsageError(
                 f"unknown compile mode '{self.compile}'", hint=f"use one of {', '.join(COMPILE_MODES)}"
             )
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads {self.threads} must be at least 1")
-        if self.warmup_s < 0:
-            raise UsageError(f"--warmup {self.warmup_s:g} must be zero or more seconds")
-        if self.min_time_s < 0:
-            raise UsageError(f"--min-time {self.min_time_s:g} must be zero or more seconds")
-        if self.repeats < 3:
+        if self.threads is not None and not 1 <= self.threads <= max_threads():
             raise UsageError(
-                f"--repeats {self.repeats} is too few for a median and an IQR", hint="use at least 3"
+                f"--threads {self.threads} is not between 1 and {max_threads()}",
+                hint=f"this machine has {os.cpu_count() or 1} logical CPUs",
+            )
+        for flag, seconds, most in (("--warmup", self.warmup_s, MAX_WARMUP_S), ("--min-time", self.min_time_s,
+                                                                             MAX_MIN_TIME_S)):
+            if not 0 <= seconds <= most:  # also refuses nan
+                raise UsageError(
+                    f"{flag} {seconds:g} is not between 0 and {most:g} seconds", hint=f"e.g. {flag} 1"
+                )
+        if not 3 <= self.repeats <= MAX_REPEATS:
+            raise UsageError(
+                f"--repeats {self.repeats} is not between 3 (a median and an IQR) and {MAX_REPEATS:,}",
+                hint="e.g. --repeats 10",
             )
         for flag, value in (("--peak", self.peak_tflops), ("--bandwidth", self.bandwidth_gbs)):
-            if value is not None and not value > 0:
+            if value is not None and not (value > 0 and math.isfinite(value)):
                 raise UsageError(f"{flag} {value:g} must be a positive number")
+
+    def _check_types(self) -> None:
+        """Wrong Python types are TypeErrors, as everywhere in Python (values are checked after)."""
+        expected: dict[str, tuple[type, ...]] = {
+            "device": (str,), "precision": (str,), "compile": (str,), "channels_last": (bool,),
+            "cuda_graphs": (bool,), "per_layer": (bool,), "threads": (int,), "repeats": (int,),
+            "warmup_s": (int, float), "min_time_s": (int, float), "peak_tflops": (int, float),
+            "bandwidth_gbs": (int, float), "batches": (tuple, list),
+        }
+        optional = {"batches", "precision", "channels_last", "compile", "cuda_graphs", "threads", "peak_tflops",
+                    "bandwidth_gbs"}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in optional:
+                continue
+            kinds = expected[f.name]
+            wrong_bool = isinstance(value, bool) and bool not in kinds
+            if wrong_bool or not isinstance(value, kinds):
+                names = " or ".join(k.__name__ for k in kinds)
+                raise TypeError(f"BenchConfig.{f.name} must be {names}, not {type(value).__name__}")
+        for b in self.batches or ():
+            if isinstance(b, bool) or not isinstance(b, int):
+                raise TypeError(f"BenchConfig.batches must hold ints, not {type(b).__name__}")
+        if isinstance(self.batches, list):
+            object.__setattr__(self, "batches", tuple(self.batches))
 
     def for_device(self, kind: str, *, compile_available: bool = True) -> BenchConfig:
         """This config with every device default filled in for ``kind`` (``"cpu"`` or ``"cuda"``)."""

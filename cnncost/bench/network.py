@@ -6,6 +6,7 @@ which time exactly like trained ones.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ def _bench_resolved(network: ir.Network, config: BenchConfig, progress: Progress
         name=network.name,
         layer_hints=layer_hints(report),
         progress=progress,
+        activation_elements=max((math.prod(r.output_shape) for r in report.layers()), default=None),
+        param_count=report.totals.params,
     )
 
 

@@ -21,6 +21,7 @@ thread count) is restored.
 from __future__ import annotations
 
 import gc
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -173,6 +174,8 @@ def run_bench(
     progress: ProgressCallback | None = None,
     backend: Backend | None = None,
     timer: Timer | None = None,
+    activation_elements: int | None = None,
+    param_count: int | None = None,
 ) -> BenchRun:
     """Benchmark the module ``module_factory(device)`` at every batch size of ``config``.
 
@@ -180,6 +183,8 @@ def run_bench(
     ``macs_per_image`` comes from the analytic report; ``None`` counts it with torch's FlopCounterMode.
     ``layer_hints`` (module path → op and FLOPs per image) names the layers a per-layer run reports; without
     it every leaf module is reported, with FLOPs from FlopCounterMode. ``backend`` and ``timer`` exist for tests.
+    ``activation_elements`` (the largest activation of one image) and ``param_count`` feed the memory estimate
+    that refuses a batch too large for the device before anything is built (``check_memory``).
     """
     if len(input_shape) not in (1, 3) or any(d < 1 for d in input_shape):
         raise UsageError(f"input shape {input_shape} is neither (H, W, C) nor (N,)")
@@ -188,6 +193,10 @@ def run_bench(
     setup = _effective(cfg, backend, input_shape, compile_defaulted=config.compile is None)
     timer = timer or Timer(time.perf_counter, backend.synchronize)
     assert cfg.batches is not None
+    for batch in cfg.batches:
+        check_memory(
+            name, batch, backend, setup, input_shape, activation_elements=activation_elements, param_count=param_count
+        )
     results: list[BenchResult] = []
     try:
         with num_threads(cfg.threads) as threads, numeric_flags(
@@ -218,6 +227,43 @@ def run_bench(
     except KeyboardInterrupt:
         return BenchRun(tuple(results), interrupted=True)
     return BenchRun(tuple(results))
+
+
+def estimate_bytes(
+    batch: int, element_bytes: int, input_shape: tuple[int, ...], *, activation_elements: int | None,
+    param_count: int | None,
+) -> int:
+    """Bytes a forward at ``batch`` is expected to hold at its peak: the weights, the input, and three times the
+    largest activation (a layer's input and output, and a residual's saved shortcut). An estimate for refusing
+    absurd requests, not a prediction: allocator slack and workspaces come on top."""
+    image = math.prod(input_shape)
+    largest = max(activation_elements or 0, image)
+    return element_bytes * ((param_count or 0) + batch * (image + 3 * largest))
+
+
+def check_memory(
+    name: str, batch: int, backend: Backend, setup: _Setup, input_shape: tuple[int, ...], *,
+    activation_elements: int | None, param_count: int | None,
+) -> None:
+    """Refuse (one line, exit 2) a batch whose estimated memory exceeds what the backend allows."""
+    if backend.memory_bytes is None:
+        return
+    element = torch.empty((), dtype=setup.dtype).element_size()
+    need = estimate_bytes(
+        batch, element, input_shape, activation_elements=activation_elements, param_count=param_count
+    )
+    if need <= backend.memory_bytes:
+        return
+    per_image = estimate_bytes(1, element, input_shape, activation_elements=activation_elements, param_count=0)
+    fits = max(0, (backend.memory_bytes - element * (param_count or 0)) // max(per_image, 1))
+    where = f"half of this machine's {2 * backend.memory_bytes / 1e9:.1f} GB of RAM" if backend.kind == "cpu" else (
+        f"the {backend.memory_bytes / 1e9:.1f} GB of {backend.name}"
+    )
+    raise UsageError(
+        f"{name}: batch {batch:,} needs about {need / 1e9:,.1f} GB in {setup.precision} (input, activations and "
+        f"weights, estimated), more than {where}",
+        hint=f"use a smaller --batch (about {fits:,} at most here)" if fits else "use a smaller --size or variant",
+    )
 
 
 def _prepare(factory: ModuleFactory, backend: Backend, setup: _Setup) -> nn.Module:

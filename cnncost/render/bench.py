@@ -359,8 +359,12 @@ class ProgressBar:
     def __call__(self, event: ProgressEvent) -> None:
         if self._progress is None:
             return
+        from rich.markup import escape
+
+        from cnncost.errors import printable
+
         key = (event.name, event.batch)
-        description = f"{event.name} batch {event.batch}: {event.phase}"
+        description = f"{escape(printable(event.name))} batch {event.batch}: {event.phase}"
         if key not in self._tasks:
             self._tasks[key] = self._progress.add_task(description, total=1.0)
         self._progress.update(self._tasks[key], completed=event.fraction, description=description)
