@@ -1,4 +1,10 @@
-"""``cnncost check`` output: a table, JSON, and JUnit XML for CI systems."""
+"""``cnncost check`` output: a table, JSON, and JUnit XML for CI systems.
+
+JSON (``check_json``): ``ok``, the counts, ``unchecked`` and one object per figure in ``results``; ``deviation``
+is the relative deviation (computed − documented) / documented, ``null`` for shapes and depths and where it is not
+a finite number (a documented 0 against a non-zero count, shown as ∞ in the table). JSON is strict: no ``NaN`` or
+``Infinity`` anywhere.
+"""
 
 from __future__ import annotations
 
