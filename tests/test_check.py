@@ -230,3 +230,168 @@ def test_junit_of_the_whole_library_is_well_formed(tmp_path: Path) -> None:
     assert {s.get("name") for s in root.iter("testsuite")} == {e.name for e in api.library_entries()}
     explained = [c for c in cases if "explained:" in "".join(c.itertext())]
     assert len(explained) == report.count(EXPLAINED) > 0
+
+
+# ------------------------------------------------------------------------ checks that could never fail
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{figure: params, value: 1e309, tolerance: 0.1, source: s}", "not a finite number"),
+        ("{figure: params, value: 1e309, source: s}", "not a finite number"),
+        ("{figure: macs, value: 1e400M, source: s}", "not a finite number"),
+        ("{figure: macs, value: 1e400M, tolerance: rounded, source: s}", "not a finite number"),
+        ("{figure: macs, value: .inf, tolerance: 0.1, source: s}", "expected a number"),
+        ("{figure: macs, value: '10**400', tolerance: 0.1, source: s}", ""),
+        ("{figure: macs, value: 0, tolerance: rounded, source: s}", "zero"),
+        ("{figure: macs, value: 0.0M, tolerance: rounded, source: s}", "zero"),
+        ("{figure: params, value: '1234567890.123456789', source: s}", "more than 17 significant digits"),
+        ("{figure: params, value: 123456789012345678, source: s}", "more than 17 significant digits"),
+        ("{figure: params, value: '1.23456789012345678M', source: s}", "more than 17 significant digits"),
+        ("{figure: params, value: '2,000,000,000,000,000,000', source: s}", "beyond 10^18"),
+        ("{figure: params, value: 2e18, tolerance: 0.5, source: s}", "beyond 10^18"),
+        ("{figure: params, value: 1.5e19, tolerance: 0.5, source: s}", "beyond 10^18"),
+        ("{figure: flops, value: 5000000T, tolerance: 0.5, source: s}", "beyond 10^18"),
+        ("{figure: params, value: -224, source: s}", "negative"),
+        ("{figure: params, value: 224, tolerance: .nan, source: s}", "tolerance"),
+        ("{figure: params, value: 224, tolerance: .inf, source: s}", "tolerance"),
+        ("{figure: params, value: 224, tolerance: -.inf, source: s}", "tolerance"),
+        ("{figure: params, value: 224, tolerance: -0.1, source: s}", "tolerance"),
+        ("{figure: params, value: 224, tolerance: 1e309, source: s}", "tolerance"),
+    ],
+)
+def test_values_no_source_prints_are_errors_in_the_spec(tmp_path: Path, entry: str, message: str) -> None:
+    """Infinity passes under any tolerance, zero 'rounded' and absurd digits cannot be what a source printed:
+    each is a located SpecError, never a check that cannot fail."""
+    spec = _spec(tmp_path, f"  - {entry}\n")
+    with pytest.raises(SpecError) as info:
+        api.check(str(spec))
+    assert message in str(info.value)
+    assert info.value.file == str(spec) and info.value.line == 4 and info.value.column is not None
+    code, out, err = run("check", str(spec))
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "value", ["138357544", "15.47e9", "15.47G", "'3.8 * 10**9'", "0.12345678901234567", "1e18", "'999,999,999'"]
+)
+def test_values_sources_do_print_are_accepted(tmp_path: Path, value: str) -> None:
+    spec = _spec(tmp_path, f"  - {{figure: params, value: {value}, tolerance: 0.5, source: s}}\n")
+    (result,) = api.check(str(spec)).results
+    assert result.status == FAIL and result.computed == 224
+
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+
+
+@pytest.mark.parametrize("name", ["top_list.yaml", "top_null.yaml", "top_scalar.yaml"])
+def test_check_refuses_a_top_level_that_is_not_a_mapping(name: str) -> None:
+    path = str(CORPUS / name)
+    with pytest.raises(SpecError) as info:
+        api.check(path)
+    assert "the top level of a spec must be a mapping" in str(info.value)
+    assert (info.value.file, info.value.line, info.value.column) == (path, 1, 1)
+    code, out, err = run("check", path)
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: {path}:1:1: the top level of a spec must be a mapping")
+    assert len(err.splitlines()) == 1
+
+
+def test_check_refuses_every_corpus_file_in_one_line() -> None:
+    """``check`` reads specs too: no corpus file may make it crash, print to stdout or pass."""
+    for path in sorted(CORPUS.glob("*.yaml")):
+        code, out, err = run("check", str(path))
+        assert code in (1, 2) and out == "", (path.name, out[:200])
+        assert len(err.splitlines()) == 1 and "internal error" not in err, (path.name, err)
+
+
+# ------------------------------------------------------------------------------------ bounded work
+
+
+def _many_settings(tmp_path: Path, sizes: int, layers: int, per_size: int = 1) -> Path:
+    spec = tmp_path / "many.yaml"
+    figures = "".join(
+        f"  - {{figure: output_shape, value: [{8 + i}, {8 + i}, 1], size: {8 + i}, source: s}}\n"
+        for i in range(sizes)
+        for _ in range(per_size)
+    )
+    spec.write_text(
+        f"name: many\ninput: [8, 8, 1]\ndocumented:\n{figures}"
+        f"layers:\n  - repeat: {{times: {layers}, layers: [relu]}}\n",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def test_each_setting_is_analyzed_once_and_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    from cnncost.analysis import check as check_module
+
+    made: list[weakref.ref[object]] = []
+    alive_at_call: list[int] = []
+    real = check_module.analyze_network
+
+    def counting(network: object, **kwargs: object) -> object:
+        gc.collect()
+        alive_at_call.append(sum(1 for ref in made if ref() is not None))
+        report = real(network, **kwargs)  # type: ignore[arg-type]
+        made.append(weakref.ref(report))
+        return report
+
+    monkeypatch.setattr(check_module, "analyze_network", counting)
+    report = api.check(str(_many_settings(tmp_path, sizes=4, layers=10, per_size=5)))
+    assert len(report.results) == 20 and report.ok
+    assert alive_at_call == [0, 0, 0, 0]  # one analysis per distinct size, none kept while the next is made
+    assert [r.figure.size for r in report.results] == [(8 + i, 8 + i) for i in range(4) for _ in range(5)]
+
+
+def test_too_many_settings_of_a_large_network_are_refused_naming_the_numbers(tmp_path: Path) -> None:
+    from cnncost.analysis.check import MAX_CHECK_LAYERS
+    from cnncost.errors import LimitError
+
+    spec = _many_settings(tmp_path, sizes=40, layers=3_000)
+    with pytest.raises(LimitError) as info:
+        api.check(str(spec))
+    text = str(info.value)
+    assert "40 settings" in text and "3,001 layers" in text and f"more than {MAX_CHECK_LAYERS:,}" in text
+    assert info.value.file == str(spec) and info.value.line == 4
+    code, out, err = run("check", str(spec))
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+
+
+def test_figures_of_one_setting_do_not_each_scan_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking F figures of an L-layer network costs about F + L, not F × L: no figure walks every row."""
+    from cnncost.analysis.records import Report
+
+    scans: list[str] = []
+    for name in ("layers", "find", "collapsed", "groups"):
+        real = getattr(Report, name)
+
+        def counted(self: Report, *args: object, _real: object = real, _name: str = name) -> object:
+            scans.append(_name)
+            return _real(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(Report, name, counted)
+    spec = tmp_path / "wide.yaml"
+    figures = "".join(
+        f"  - {{figure: {kind}, {layer}value: {value}, source: s}}\n"
+        for _ in range(50)
+        for kind, layer, value in (
+            ("output_shape", "", "[8, 8, 1]"),
+            ("output_shape", "layer: repeat1.3, ", "[8, 8, 1]"),
+            ("params", "layer: repeat1.7, ", "0"),
+            ("depth", "layer: repeat1, ", "0"),
+            ("depth", "", "0"),
+            ("macs", "layer: nosuch, ", "0"),
+        )
+    )
+    spec.write_text(
+        f"name: wide\ninput: [8, 8, 1]\ndocumented:\n{figures}layers:\n  - repeat: {{times: 10, layers: [relu]}}\n",
+        encoding="utf-8",
+    )
+    report = api.check(str(spec))
+    assert len(report.results) == 300 and report.count(FAIL) == 50
+    assert len(scans) <= 2, scans  # the network's output shape, once

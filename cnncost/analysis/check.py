@@ -26,6 +26,16 @@ network the figure is about; default every network of the file), and ``deviation
 mismatch with a stated reason is reported as *explained* and passes — the network is never bent to fit; a
 deviation note on a figure that agrees fails, so that stale notes get removed).
 
+A check must be able to fail, so values no source prints are errors in the spec (one located line): a value
+that is not finite (``1e309``, ``1e400M``: infinity passes under any tolerance), negative, beyond 10^18 (no
+network's params, MACs or FLOPs come near; ``MAX_FIGURE``), or written with more than 17 significant digits (more
+than any source prints, and more than a float holds; ``MAX_SIGNIFICANT_DIGITS``); zero with ``tolerance:
+rounded`` (zero has no last printed digit to round); a tolerance that is not a number from 0 to below 1.
+
+Each distinct setting (``size``, ``variables``) of a network is resolved and analyzed once, however many figures
+name it, and one report is held at a time. The work is bounded: the layers analyzed over all settings of one
+network may not exceed ``MAX_CHECK_LAYERS`` (a ``LimitError`` names the numbers).
+
 Everything here is pure Python; rendering lives in ``cnncost.render.check``.
 """
 
@@ -41,9 +51,10 @@ from typing import Any
 from cnncost import ir
 from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.records import Record, Report
-from cnncost.errors import SpecError, suggest
+from cnncost.errors import LimitError, SpecError, suggest
 from cnncost.spec.expr import evaluate
 from cnncost.spec.resolve import resolve_document
+from cnncost.spec.schema import check_document as check_spec_document
 from cnncost.spec.schema import check_keys, fail, pos_of
 from cnncost.spec.yamlsafe import Pos
 
@@ -52,6 +63,13 @@ _LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "output_shape":
 #: A number as a source prints it: digits (commas allowed), an optional exponent, an optional SI suffix.
 _PRINTED = re.compile(r"^\s*(\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([kKMGBT]?)\s*$")
 _SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+#: No network's params, MACs or FLOPs come near 10^18 (limits.MAX_INT bounds every integer a spec makes).
+MAX_FIGURE = 10**18
+#: A float holds 17 significant digits, and no source prints more.
+MAX_SIGNIFICANT_DIGITS = 17
+#: Layers analyzed over all documented settings of one network: twice the largest network (limits.MAX_LAYERS),
+#: ten times what the whole bundled library needs (about 9,400), a few seconds of work.
+MAX_CHECK_LAYERS = 100_000
 ENTRY_KEYS: Mapping[str, str] = {
     "figure": " | ".join(FIGURES),
     "value": "the documented number (or [H, W, C] for shapes)",
@@ -219,6 +237,14 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
                 hint="remove 'tolerance'",
             )
         assert not isinstance(value, tuple)
+        if value == 0:
+            raise fail(
+                "a documented zero cannot be 'rounded': zero has no last printed digit to round",
+                file=file,
+                pos=at("tolerance"),
+                path=where,
+                hint="remove 'tolerance: rounded' (zero is compared exactly)",
+            )
         unit = _printed_unit(entry["value"], file=file, pos=at("value"), where=where)
         tolerance = unit / 2 / abs(value) if value else 0.0
     else:
@@ -326,9 +352,54 @@ def _value(kind: str, raw: Any, *, file: str | None, pos: Pos, where: str) -> fl
             raise fail(f"an output shape is [H, W, C] or [N], got {raw!r}", file=file, pos=pos, path=where)
         return tuple(raw)
     try:
-        return _number(raw, file=file, pos=pos, where=f"{where}.value")
+        value = _number(raw, file=file, pos=pos, where=f"{where}.value")
     except SpecError as exc:
         raise exc.located(file=file, line=pos[0], column=pos[1], path=where) from None
+    _plausible(raw, value, file=file, pos=pos, where=where)
+    return value
+
+
+def _significant_digits(raw: Any, value: float) -> int:
+    """Significant digits as written: ``0.27M`` 2, ``1,000`` 4, ``138357544`` 9; a YAML float or an expression's
+    result as its shortest repr."""
+    printed = _PRINTED.match(raw) if isinstance(raw, str) else None
+    if printed is not None:
+        digits = Decimal(printed.group(1).replace(",", "")).as_tuple().digits
+        return max(1, len(digits))
+    if isinstance(value, int):
+        return max(1, len(str(abs(value)).rstrip("0")))
+    return len(Decimal(repr(value)).normalize().as_tuple().digits)
+
+
+def _plausible(raw: Any, value: float, *, file: str | None, pos: Pos, where: str) -> None:
+    """Refuse a documented number no source prints, with which a check could never fail (see the module doc)."""
+    shown = raw if isinstance(raw, str) else repr(raw)
+    if not math.isfinite(value):
+        raise fail(
+            f"value {shown} is not a finite number",
+            file=file,
+            pos=pos,
+            path=where,
+            hint="write the figure as the source prints it, e.g. 138357544, 569M or 15.47e9",
+        )
+    if value < 0:
+        raise fail(f"value {shown} is negative; a count never is", file=file, pos=pos, path=where)
+    if value > MAX_FIGURE:
+        raise fail(
+            f"value {shown} is beyond 10^18: no network's params, MACs or FLOPs come near",
+            file=file,
+            pos=pos,
+            path=where,
+            hint="check the digits and the suffix (K, M, G, T)",
+        )
+    if _significant_digits(raw, value) > MAX_SIGNIFICANT_DIGITS:
+        raise fail(
+            f"value {shown} has more than {MAX_SIGNIFICANT_DIGITS} significant digits, more than any source prints",
+            file=file,
+            pos=pos,
+            path=where,
+            hint="write the figure with the digits the source prints",
+        )
 
 
 # ----------------------------------------------------------------------------------------- computing
@@ -337,24 +408,54 @@ def _value(kind: str, raw: Any, *, file: str | None, pos: Pos, where: str) -> fl
 def check_document(
     doc: Mapping[str, Any], variants: Sequence[str | None], *, file: str | None
 ) -> tuple[list[Result], list[str]]:
-    """Recompute every documented figure of the named networks of one document."""
+    """Recompute every documented figure of the named networks of one document: each distinct setting (size,
+    variables) is resolved and analyzed once and dropped before the next; the layers analyzed over all
+    settings of a network are bounded by ``MAX_CHECK_LAYERS`` (see the module doc)."""
+    check_spec_document(doc, file=file)  # a list, null or a scalar at the top: one located SpecError
     results: list[Result] = []
     unchecked: list[str] = []
     for variant in variants:
         figures = documented_entries(doc, variant, file=file)
         if not figures:
             unchecked.append(variant or str(doc.get("name")))
-        cache: dict[tuple[Any, ...], tuple[ir.Network, Report]] = {}
-        for fig in figures:
+        settings: dict[tuple[Any, ...], list[int]] = {}
+        for i, fig in enumerate(figures):
             key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())))
-            if key not in cache:
-                network: ir.Network = resolve_document(
-                    doc, file=file, variant=variant, variables=fig.variables or None, size=fig.size
-                )
-                cache[key] = (network, analyze_network(network))
-            resolved, report = cache[key]
-            results.append(evaluate_figure(fig, report, network=resolved))
+            settings.setdefault(key, []).append(i)
+        done: list[Result | None] = [None] * len(figures)
+        analyzed = 0
+        for n, indexes in enumerate(settings.values()):
+            first = figures[indexes[0]]
+            network: ir.Network = resolve_document(
+                doc, file=file, variant=variant, variables=first.variables or None, size=first.size
+            )
+            report = analyze_network(network)
+            layers = len(report.records)
+            analyzed += layers
+            expected = analyzed + layers * (len(settings) - n - 1)
+            if max(analyzed, expected) > MAX_CHECK_LAYERS:
+                raise _too_much_work(doc, first, len(settings), layers, expected, file=file)
+            analysis = Analysis(report, network)
+            for i in indexes:
+                done[i] = evaluate_figure(figures[i], report, analysis=analysis)
+            del network, report, analysis  # one analysis alive at a time
+        results += [r for r in done if r is not None]
     return results, unchecked
+
+
+def _too_much_work(
+    doc: Mapping[str, Any], fig: Figure, settings: int, layers: int, total: int, *, file: str | None
+) -> LimitError:
+    pos = pos_of(doc, "documented", (1, 1)) if "documented" in doc else (fig.line or 1, 1)
+    return LimitError(
+        f"checking {fig.network} means {settings:,} settings (size, variables) × {layers:,} layers = "
+        f"about {total:,} layer analyses, more than {MAX_CHECK_LAYERS:,}",
+        file=file,
+        line=pos[0],
+        column=pos[1],
+        path="documented",
+        hint="document figures at fewer sizes and variable settings",
+    )
 
 
 def weight_depth(node: ir.Node) -> int:
@@ -385,27 +486,72 @@ def node_at(root: ir.Node, path: str) -> ir.Node | None:
     return None
 
 
-def evaluate_figure(fig: Figure, report: Report, *, network: ir.Network | None = None) -> Result:
+class Analysis:
+    """One analyzed setting, indexed once for every figure that reads it: rows by path (the first, as
+    ``Report.find``), the network's output shape, nodes by path and their depths — so that checking F figures
+    of an L-layer network costs about F + L, not F × L."""
+
+    #: Missing rows get a "did you mean" over every path (slow for a huge network) this many times per analysis.
+    SUGGESTIONS = 20
+
+    def __init__(self, report: Report, network: ir.Network | None = None) -> None:
+        self.report, self.network = report, network
+        self.rows: dict[str, Record] = {}
+        for r in report.records:
+            self.rows.setdefault(r.path, r)
+        self.output_shape = report.output_shape
+        self._nodes: dict[str, ir.Node] | None = None
+        self._depths: dict[str, int] = {}
+        self._suggested = 0
+
+    def suggestion(self, layer: str) -> str | None:
+        if self._suggested >= self.SUGGESTIONS:
+            return None
+        self._suggested += 1
+        return suggest(layer, self.rows)
+
+    def depth(self, layer: str | None) -> int:
+        """Weight depth of the whole network (``None``) or of the outermost node at a path (0 if none)."""
+        if self.network is None:
+            raise ValueError("a depth figure needs the resolved network")
+        key = "" if layer is None else layer
+        if key not in self._depths:
+            if layer is None:
+                node: ir.Node | None = self.network.root
+            else:
+                if self._nodes is None:
+                    self._nodes = {}
+                    stack: list[ir.Node] = [self.network.root]
+                    while stack:  # pre-order: the outermost node of a path is met first
+                        current = stack.pop()
+                        self._nodes.setdefault(current.path, current)
+                        stack.extend(reversed(list(ir.children_of(current))))
+                node = self._nodes.get(layer)
+            self._depths[key] = weight_depth(node) if node is not None else 0
+        return self._depths[key]
+
+
+def evaluate_figure(
+    fig: Figure, report: Report, *, network: ir.Network | None = None, analysis: Analysis | None = None
+) -> Result:
     """Compare one figure with a report: pass within tolerance, explained when a stated deviation covers a
     mismatch, FAIL otherwise (also when the layer does not exist, and when a deviation note is stale because
-    the figures agree). ``depth`` needs the resolved ``network``."""
+    the figures agree). ``depth`` needs the resolved ``network``. Pass ``analysis`` (made once from ``report``
+    and ``network``) when evaluating many figures of one report."""
+    if analysis is None:
+        analysis = Analysis(report, network)
     row: Record | None = None
     if fig.layer is not None:
-        try:
-            row = report.find(fig.layer)
-        except KeyError:
-            paths = [r.path for r in report.records]
-            hint = suggest(fig.layer, paths)
+        row = analysis.rows.get(fig.layer)
+        if row is None:
+            hint = analysis.suggestion(fig.layer)
             return Result(fig, None, FAIL, f"no row '{fig.layer}' in {report.name}" + (f"; {hint}" if hint else ""))
     computed: float | tuple[int, ...]
     if fig.figure == "depth":
-        if network is None:
-            raise ValueError("a depth figure needs the resolved network")
-        node = network.root if fig.layer is None else node_at(network.root, fig.layer)
-        computed = weight_depth(node) if node is not None else 0
+        computed = analysis.depth(fig.layer)
         matches = computed == fig.value
     elif fig.figure == "output_shape":
-        computed = tuple(row.output_shape if row else report.output_shape)
+        computed = tuple(row.output_shape if row else analysis.output_shape)
         matches = computed == fig.value
     else:
         source: Any = row if row is not None else report.totals

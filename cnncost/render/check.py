@@ -1,8 +1,15 @@
-"""``cnncost check`` output: a table, JSON, and JUnit XML for CI systems."""
+"""``cnncost check`` output: a table, JSON, and JUnit XML for CI systems.
+
+JSON (``check_json``): ``ok``, the counts, ``unchecked`` and one object per figure in ``results``; ``deviation``
+is the relative deviation (computed − documented) / documented, ``null`` for shapes and depths and where it is not
+a finite number (a documented 0 against a non-zero count, shown as ∞ in the table). JSON is strict: no ``NaN`` or
+``Infinity`` anywhere.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -119,8 +126,22 @@ def check_json(report: CheckReport) -> str:
     )
 
 
+#: Characters XML 1.0 forbids anywhere, even escaped: C0 controls but tab, newline and carriage return; surrogates;
+#: U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids written out (``\\x01``), so the document always parses."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
 def junit_xml(report: CheckReport) -> str:
-    """JUnit XML: one testsuite per network, one testcase per documented figure."""
+    """JUnit XML: one testsuite per network, one testcase per documented figure. Always well-formed XML 1.0:
+    characters it forbids (control characters in a source, say) are written out as ``\\xNN``."""
+    x = xml_text
     suites = ET.Element(
         "testsuites", name="cnncost check", tests=str(len(report.results)), failures=str(report.count(FAIL))
     )
@@ -131,7 +152,7 @@ def junit_xml(report: CheckReport) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=network,
+            name=x(network),
             tests=str(len(results)),
             failures=str(sum(1 for r in results if r.status == FAIL)),
             errors="0",
@@ -141,20 +162,20 @@ def junit_xml(report: CheckReport) -> str:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"cnncost.{network}",
-                name=r.figure.label,
-                file=r.figure.file or "",
+                classname=x(f"cnncost.{network}"),
+                name=x(r.figure.label),
+                file=x(r.figure.file or ""),
                 line=str(r.figure.line or ""),
             )
-            detail = (
+            detail = x(
                 f"documented {value_text(r.figure.value)} ({r.figure.source}), computed {value_text(r.computed)}, "
                 f"deviation {deviation_text(r)}, tolerance {tolerance_text(r)}"
             )
             if r.status == FAIL:
-                failure = ET.SubElement(case, "failure", message=f"{r.note}: {detail}", type="DocumentedFigure")
+                failure = ET.SubElement(case, "failure", message=f"{x(r.note)}: {detail}", type="DocumentedFigure")
                 failure.text = detail
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = f"{r.status}: {detail}" + (f" — {r.note}" if r.note else "")
+                out.text = f"{r.status}: {detail}" + (f" — {x(r.note)}" if r.note else "")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

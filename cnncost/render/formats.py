@@ -24,6 +24,12 @@ FLOPs and other ops are for the whole batch, params are not; ``formula`` is per 
 layer (``kind`` ``"layer"``); with a depth, blocks below it are folded into one row of their group ``kind``.
 The layer rows always sum to ``totals``. ``unknown_ops`` names operators a ``--module`` model ran that cnncost has
 no formula for, with their call counts (always empty for specs).
+
+Every JSON output is strict JSON (RFC 8259): a number that is not finite (a ratio or deviation against zero) is
+written as ``null``, never as ``NaN`` or ``Infinity``. Every CSV output escapes a text cell that a spreadsheet would
+run as a formula — one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — by putting ``'``
+before it (OWASP's advice on CSV injection), and writes a carriage return inside text as ``\\r``; numbers are
+written as they are.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -103,10 +110,21 @@ def _json_value(value: Any) -> Any:
 _NUMBER_LIST = re.compile(r"\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]")
 
 
+def finite(data: Any) -> Any:
+    """``data`` with every float that is not finite (NaN, ±infinity) replaced by None: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, Mapping):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
 def dumps(data: Any) -> str:
-    """JSON text as every command writes it: two-space indent, lists of numbers (shapes) on one line, UTF-8
-    kept readable, one final newline."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON text as every command writes it: strict JSON (non-finite numbers as null), two-space indent, lists of
+    numbers (shapes) on one line, UTF-8 kept readable, one final newline."""
+    text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False)
     text = _NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
     return text + "\n"
 
@@ -177,11 +195,27 @@ CSV_COLUMNS = (
 )
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written: text a spreadsheet would run as a formula gets a leading ``'``, and a carriage return
+    (which Python's CSV writer leaves unquoted, so that a reader would split the row there) is written ``\\r``;
+    numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return value.replace("\r", "\\r")
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV with a header; every text cell that could run as a formula escaped (``csv_cell``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
 
 

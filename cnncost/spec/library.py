@@ -2,6 +2,13 @@
 
 A bundled file defines one network (its ``name``) or a family (one network per entry of ``variants``). A user's
 file is named by its path; a family file by ``PATH:VARIANT``.
+
+The rule that tells the two apart looks at the text only, never at the disk: a bare word (``lenet5``,
+``resnet50``) is ALWAYS a bundled network name, even when a file of that name sits in the current folder, so no
+file can stand in for a bundled network (not in ``table``, and not in ``check`` over the library, the CI gate).
+A path needs a ``/`` (``./lenet5``, ``specs/net``) or a ``.yaml`` / ``.yml`` suffix (``net.yaml``,
+``family.yaml:VARIANT``). When a bare word names no bundled network but a file of that name exists, the error
+says to write ``./NAME`` to use the file.
 """
 
 from __future__ import annotations
@@ -97,6 +104,7 @@ def entries(pattern: str | None = None) -> list[Entry]:
 
 
 def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` names a file rather than a bundled network — by its text alone (see the module doc)."""
     return (
         "/" in spec or "\\" in spec or spec.endswith((".yaml", ".yml")) or ".yaml:" in spec or ".yml:" in spec
     )
@@ -128,7 +136,7 @@ class _Family(SpecError):
 
 def locate(spec: str | Path) -> Located:
     """The document for a bundled name, a path, or ``PATH:VARIANT``."""
-    if isinstance(spec, Path) or looks_like_path(spec) or _exists(spec, file_only=True):
+    if isinstance(spec, Path) or looks_like_path(spec):
         text = str(spec)
         variant = None
         path = Path(text)
@@ -151,10 +159,15 @@ def locate(spec: str | Path) -> Located:
         return Located(doc, file, variant)
     index = _index()
     if spec not in index:
-        raise NotFoundError(
-            f"no network named '{spec}'",
-            hint=suggest(spec, index)
-            or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml",
-        )
+        if _exists(spec, file_only=True):
+            hint = (
+                f"a bare word is always a bundled network name; to use the file, write ./{spec} "
+                "(a path needs a '/' or a .yaml/.yml suffix)"
+            )
+        else:
+            hint = (
+                suggest(spec, index) or "run 'cnncost list' to see the bundled networks, or give a path to a .yaml"
+            )
+        raise NotFoundError(f"no network named '{spec}'", hint=hint)
     entry = index[spec]
     return Located(_bundled_doc(entry.file), str(entry.file), entry.variant)
