@@ -176,9 +176,9 @@ class _Eval:
     _Tuple = _List
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
-        value = self.run(node.operand)
         if isinstance(node.op, ast.Not):
-            return not value
+            return not self._test(node.operand, node)
+        value = self.run(node.operand)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {shown(value)}, which is not a number")
         if isinstance(node.op, ast.USub):
@@ -222,22 +222,32 @@ class _Eval:
         return True
 
     def _BoolOp(self, node: ast.BoolOp) -> Any:
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for v in node.values:
-                result = self.run(v)
-                if not result:
-                    return result
-            return result
-        result = False
-        for v in node.values:
-            result = self.run(v)
-            if result:
-                return result
-        return result
+        # As in Python (``a or b`` is a when a holds), but every operand that decides must be a condition.
+        stop_when = not isinstance(node.op, ast.And)
+        for v in node.values[:-1]:
+            value = self.run(v)
+            if self._truth(value, node) is stop_when:
+                return value
+        return self.run(node.values[-1])
 
     def _IfExp(self, node: ast.IfExp) -> Any:
-        return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
+        return self.run(node.body) if self._test(node.test, node) else self.run(node.orelse)
+
+    def _test(self, operand: ast.AST, node: ast.AST) -> bool:
+        """A condition's truth: true/false, or a number (0 is false). Text and lists are refused rather than
+        taken as true whenever they are not empty — the text 'false' is not a true condition."""
+        return self._truth(self.run(operand), node)
+
+    @staticmethod
+    def _truth(value: Any, node: ast.AST) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            return bool(value)
+        raise ExprError(
+            f"'{ast.unparse(node)}' uses {shown(value)} as a condition, but a condition must be true or false",
+            hint="write true or false without quotes, or compare, e.g. block == 'basic'",
+        )
 
     def _Subscript(self, node: ast.Subscript) -> Any:
         seq = self.run(node.value)

@@ -14,3 +14,13 @@ MAX_BATCH = 1_000_000
 MAX_ELEMENTS = 10**12  # elements of one activation (H·W·C): a 1,000,000×1,000,000 image is not a CNN input
 MAX_INT = 10**18  # any integer an expression produces
 MAX_EXPR_CHARS = 500  # length of one expression
+
+
+def decimal_digits(number: int) -> int:
+    """How many decimal digits a whole number has, without ``str()`` (which refuses more than 4,300 digits, and a
+    10,000-digit hex literal is only 8,300 characters of YAML)."""
+    number = abs(number)
+    if number < 10:
+        return 1
+    digits = int((number.bit_length() - 1) * 0.30102999566398120) + 1  # 2**(b-1) ≤ n < 2**b
+    return digits + 1 if number >= 10**digits else digits

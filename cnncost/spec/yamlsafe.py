@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cnncost.errors import LimitError, SpecError
-from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES
+from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES, decimal_digits
 
 try:  # the C composer is much faster where libyaml is available
     _Loader: type = yaml.CSafeLoader
@@ -305,7 +305,7 @@ class _Converter:
             ) from None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
             raise LimitError(
-                f"a number of {len(str(abs(value)))} digits is absurdly large",
+                f"a number of {decimal_digits(value)} digits is absurdly large",
                 file=self.file,
                 path=self._path(),
                 line=line,
