@@ -19,6 +19,7 @@ from typing import Any
 
 from cnncost.errors import LimitError, SpecError, shown, suggest
 from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT, decimal_digits
+from cnncost.spec.names import normal
 
 
 class ExprError(SpecError):
@@ -115,13 +116,15 @@ def evaluate_counted(text: str, scope: Mapping[str, Any]) -> tuple[Any, int]:
     """``evaluate``, and the steps of work it took: one per term evaluated, plus the elements of the lists that
     functions and comparisons go through (``max(depths)``). The resolver counts them against its work limit."""
     stripped = text.strip()
+    if stripped.isidentifier():
+        stripped = normal(stripped)  # a bare word is a name: folded as the parser folds names (NFKC)
     if stripped.isidentifier() and stripped not in scope and stripped not in FUNCTIONS:
         if stripped in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[stripped], 1
         return stripped, 1
-    parts = stripped.split("-")
+    parts = [normal(p) for p in stripped.split("-")]
     if len(parts) > 1 and all(p.isidentifier() and p not in scope and p not in FUNCTIONS for p in parts):
-        return stripped, 1  # so is a hyphenated word (zero-pad), unless one of its parts names a variable
+        return "-".join(parts), 1  # so is a hyphenated word (zero-pad), unless one of its parts names a variable
     if not _looks_like_expression(stripped):
         return text, 1
     tree = parse_expr(stripped)

@@ -7,7 +7,6 @@ and names, and attaches locations to every error.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -18,9 +17,11 @@ from cnncost.analysis.registry import Field, get_op
 from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
 from cnncost.spec import limits
 from cnncost.spec.expr import evaluate_counted, names_in
+from cnncost.spec.names import normal
 from cnncost.spec.schema import (
     BLOCK_VERB,
     COMBINATORS,
+    SHAPE_NAMES,
     SHORTCUTS,
     Item,
     check_document,
@@ -32,8 +33,6 @@ from cnncost.spec.schema import (
 )
 from cnncost.spec.scope import Scope
 from cnncost.spec.yamlsafe import Pos
-
-_SCOPE_SHAPE_NAMES = ("in_channels", "in_height", "in_width")
 
 
 def _fmt(shape: ir.Shape) -> str:
@@ -136,12 +135,21 @@ class Resolver:
             )
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TypeError(f"variables must be a mapping of name to value, not {type(overrides).__name__}")
-        for name, value in (overrides or {}).items():
-            if not isinstance(name, str):
-                raise TypeError(f"variable names are strings, not {name!r}")
+        given: dict[str, str] = {}  # each override's name as the caller wrote it
+        for written, value in (overrides or {}).items():
+            if not isinstance(written, str):
+                raise TypeError(f"variable names are strings, not {written!r}")
+            name = normal(written)
+            if name in given:
+                raise UsageError(
+                    f"--set {given[name]} and --set {written} are the same name after Unicode normalization",
+                    file=self.file,
+                    hint="set it once",
+                )
+            given[name] = written
             if name not in chosen:
                 raise UsageError(
-                    f"--set {name}: this network has no variable '{name}'",
+                    f"--set {written}: this network has no variable '{written}'",
                     file=self.file,
                     hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
                 )
@@ -376,7 +384,7 @@ class Resolver:
 
     def _scope_with_shape(self, scope: Scope, shape: ir.Shape) -> Scope:
         extra = (
-            dict(zip(_SCOPE_SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
+            dict(zip(SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
             if len(shape) == 3
             else {"in_channels": shape[0]}
         )
@@ -828,7 +836,7 @@ class Resolver:
             while stack and not found:
                 value = stack.pop()
                 if isinstance(value, str):
-                    text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+                    text = normal(value)
                     found = "index" in text and "index" in names_in(text)
                 elif isinstance(value, Mapping):
                     stack.extend(value.values())

@@ -18,6 +18,7 @@ import yaml
 
 from cnncost.errors import LimitError, SpecError
 from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES, decimal_digits
+from cnncost.spec.names import normal
 
 try:  # the C composer is much faster where libyaml is available
     _Loader: type = yaml.CSafeLoader
@@ -207,6 +208,8 @@ def _check_size(root: yaml.Node, file: str | None) -> None:
 
 
 _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+#: what the keys of a mapping are, by the key it sits under (for messages)
+_KEYS_OF = {".variables": "variables", ".blocks": "blocks", ".args": "arguments", ".branches": "branches"}
 
 
 class _Converter:
@@ -318,6 +321,7 @@ class _Converter:
         out = LocMap()
         out.pos = _pos(node)
         out.key_pos, out.value_pos = {}, {}
+        spelled: dict[str, str] = {}  # each key as written, before Unicode normalization
         for key_node, value_node in node.value:
             line, col = _pos(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
@@ -336,6 +340,19 @@ class _Converter:
                 )
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
+            written, key = key, normal(key)
+            if key in out and spelled[key] != written:
+                what = _KEYS_OF.get(self.trail[-1] if self.trail else "", "keys")
+                raise SpecError(
+                    f"{what} '{spelled[key]}' and '{written}' are the same name after Unicode normalization "
+                    f"(first at line {out.key_pos[key][0]})",
+                    file=self.file,
+                    path=self._path(),
+                    line=line,
+                    column=col,
+                    hint="expressions read both as one name (NFKC); rename one of them",
+                )
+            spelled[key] = written
             if key in out:
                 first = out.key_pos[key]
                 raise SpecError(
