@@ -7,6 +7,7 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
     source       where the architecture and its figures come from
     input        [H, W, C] (expressions allowed), or [N] for a vector input
     variables    name: default — numbers, words or lists; strings are expressions over earlier variables
+                 (in_channels, in_height, in_width, index and stride are reserved: cnncost sets them itself)
     variants     name: {description, variables, documented} — several networks from one definition
     blocks       name: {args: {arg: default or null (required)}, layers: [...]}
     layers       the network, one item per layer
@@ -15,6 +16,9 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
 A layer item is either a bare word (``- relu``) or a mapping with exactly one *verb* — an op (``conv``), a block
 defined under ``blocks`` (``bottleneck``), ``block`` (a block chosen by an expression: ``use: kind``) or a
 combinator (``sequence``, ``repeat``, ``concat``, ``residual``, ``scale``) — plus optional ``name`` and ``when``.
+
+Names are read as Python's parser reads them, in Unicode NFKC form (``cnncost.spec.names``): keys that fold to
+one name are refused as duplicates.
 """
 
 from __future__ import annotations
