@@ -131,24 +131,17 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return (h, w)
 
 
-def parse_value(text: str) -> int | float | str:
-    """A ``--set`` value: an integer, else a number, else the text itself (the spec validates it)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    if value != value or value in (float("inf"), float("-inf")):
-        return text  # 'nan' and 'inf' are words here, not numbers
-    return value
+def parse_value(text: str, name: str = "value") -> Any:
+    """A ``--set`` value, read exactly as the same value written in the spec would be (``cnncost.spec.values``):
+    ``false`` is false, ``[2, 2, 2, 2]`` a list, ``'text'`` text, ``nan`` a word; the spec validates the rest."""
+    from cnncost.spec.values import read_value
+
+    return read_value(text, name=name)
 
 
-def parse_sets(items: list[str] | None) -> dict[str, int | float | str]:
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
     """``--set KEY=VALUE`` (repeatable) → {KEY: value}; a key given twice keeps its last value."""
-    out: dict[str, int | float | str] = {}
+    out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
@@ -156,7 +149,7 @@ def parse_sets(items: list[str] | None) -> dict[str, int | float | str]:
             raise UsageError(
                 f"--set {item!r} is not KEY=VALUE", hint="e.g. --set width=0.5 (one variable per --set)"
             )
-        out[key] = parse_value(value)
+        out[key] = parse_value(value, key)
     return out
 
 

@@ -450,7 +450,7 @@ def test_parse_sets() -> None:
         "width": 0.5,
         "classes": 100,
         "block": "basic",
-        "eps": 0.001,
+        "eps": "1e-3",  # as in a spec (YAML 1.1 floats need a point): text the resolver evaluates to 0.001
         "x": "nan",
     }
     assert cli.parse_sets(None) == {}

@@ -49,3 +49,22 @@ def test_refused_expressions(text: str, message: str) -> None:
 
 def test_names_in() -> None:
     assert names_in("make_divisible(width * 32, 8)") == {"width"}
+
+
+@pytest.mark.parametrize(
+    "text", ["1 if v1 else 2", "not v1", "v1 and 1", "v1 or 1", "1 if depths else 2", "0 or v1 or 1"]
+)
+def test_text_and_lists_are_not_conditions(text: str) -> None:
+    """'false' as text was taken as true (any non-empty text is, in Python): a silent wrong number."""
+    with pytest.raises(ExprError, match="as a condition, but a condition must be true or false"):
+        evaluate(text, {"v1": "false", "depths": [1]})
+
+
+def test_conditions_keep_python_values() -> None:
+    scope = {"t": True, "f": False, "w": 0.5, "z": 0}
+    assert evaluate("w or 1", scope) == 0.5
+    assert evaluate("z or 3", scope) == 3
+    assert evaluate("z and 3", scope) == 0
+    assert evaluate("t and f", scope) is False
+    assert evaluate("not z", scope) is True
+    assert evaluate("2 if t else 3", scope) == 2

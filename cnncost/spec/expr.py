@@ -17,12 +17,20 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cnncost.errors import SpecError, shown, suggest
-from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT
+from cnncost.errors import LimitError, SpecError, shown, suggest
+from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT, decimal_digits
+from cnncost.spec.names import normal
 
 
 class ExprError(SpecError):
     """An expression that cannot be evaluated; the resolver adds the location."""
+
+
+class ExprLimitError(ExprError, LimitError):
+    """An expression that asks for absurdly much: too long, a number too large, a power or rounding too far."""
+
+
+_MAX_NDIGITS = 64  # round(x, n): |n| at most this (as exponents of powers)
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -80,7 +88,7 @@ def _parse(text: str) -> ast.Expression:
 
 def parse_expr(text: str) -> ast.Expression:
     if len(text) > MAX_EXPR_CHARS:
-        raise ExprError(f"expression is longer than {MAX_EXPR_CHARS} characters")
+        raise ExprLimitError(f"expression is longer than {MAX_EXPR_CHARS} characters")
     try:
         return _parse(text.strip())
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython's parser gives up in these ways
@@ -101,19 +109,28 @@ def names_in(text: str) -> set[str]:
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate ``text`` over ``scope``; a lone word naming no variable is returned as the string itself."""
+    return evaluate_counted(text, scope)[0]
+
+
+def evaluate_counted(text: str, scope: Mapping[str, Any]) -> tuple[Any, int]:
+    """``evaluate``, and the steps of work it took: one per term evaluated, plus the elements of the lists that
+    functions and comparisons go through (``max(depths)``). The resolver counts them against its work limit."""
     stripped = text.strip()
+    if stripped.isidentifier():
+        stripped = normal(stripped)  # a bare word is a name: folded as the parser folds names (NFKC)
     if stripped.isidentifier() and stripped not in scope and stripped not in FUNCTIONS:
         if stripped in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[stripped]
-        return stripped
-    parts = stripped.split("-")
+            return {"True": True, "False": False, "None": None}[stripped], 1
+        return stripped, 1
+    parts = [normal(p) for p in stripped.split("-")]
     if len(parts) > 1 and all(p.isidentifier() and p not in scope and p not in FUNCTIONS for p in parts):
-        return stripped  # so is a hyphenated word (zero-pad), unless one of its parts names a variable
+        return "-".join(parts), 1  # so is a hyphenated word (zero-pad), unless one of its parts names a variable
     if not _looks_like_expression(stripped):
-        return text
+        return text, 1
     tree = parse_expr(stripped)
+    walker = _Eval(scope)
     try:
-        return _Eval(scope).run(tree.body)
+        return walker.run(tree.body), walker.steps
     except RecursionError:
         raise ExprError("the expression nests too deeply", hint="simplify it") from None
 
@@ -132,9 +149,7 @@ def _check_number(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and abs(value) > MAX_INT:
-        raise ExprError(
-            f"the result is too large ({len(str(abs(value)))} digits)", hint="check the arithmetic"
-        )
+        raise ExprLimitError(f"the result is too large ({decimal_digits(value)} digits)", hint="check the arithmetic")
     if isinstance(value, float) and not math.isfinite(value):
         raise ExprError("the result is not a finite number", hint="check the arithmetic")
     if isinstance(value, complex):  # (-8) ** 0.5
@@ -142,11 +157,20 @@ def _check_number(value: Any) -> Any:
     return value
 
 
+def _elements(value: Any) -> int:
+    """Elements a function or comparison goes through in a list value (nested lists included); 0 for a number."""
+    if not isinstance(value, list):
+        return 0
+    return len(value) + sum(_elements(v) for v in value if isinstance(v, list))
+
+
 class _Eval:
     def __init__(self, scope: Mapping[str, Any]) -> None:
         self.scope = scope
+        self.steps = 0
 
     def run(self, node: ast.AST) -> Any:
+        self.steps += 1
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise ExprError(
@@ -176,9 +200,9 @@ class _Eval:
     _Tuple = _List
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
-        value = self.run(node.operand)
         if isinstance(node.op, ast.Not):
-            return not value
+            return not self._test(node.operand, node)
+        value = self.run(node.operand)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {shown(value)}, which is not a number")
         if isinstance(node.op, ast.USub):
@@ -196,7 +220,7 @@ class _Eval:
             if not isinstance(side, (int, float)) or isinstance(side, bool):
                 raise ExprError(f"'{ast.unparse(node)}' does arithmetic on {shown(side)}, which is not a number")
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > MAX_INT):
-            raise ExprError(f"'{ast.unparse(node)}' is too large a power", hint="keep exponents at most 64")
+            raise ExprLimitError(f"'{ast.unparse(node)}' is too large a power", hint="keep exponents at most 64")
         try:
             return fn(left, right)
         except ZeroDivisionError:
@@ -213,6 +237,7 @@ class _Eval:
             if fn is None:
                 raise ExprError(f"comparison in '{ast.unparse(node)}' is not allowed")
             right = self.run(comp)
+            self.steps += _elements(left) + _elements(right)
             try:
                 if not fn(left, right):
                     return False
@@ -222,22 +247,32 @@ class _Eval:
         return True
 
     def _BoolOp(self, node: ast.BoolOp) -> Any:
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for v in node.values:
-                result = self.run(v)
-                if not result:
-                    return result
-            return result
-        result = False
-        for v in node.values:
-            result = self.run(v)
-            if result:
-                return result
-        return result
+        # As in Python (``a or b`` is a when a holds), but every operand that decides must be a condition.
+        stop_when = not isinstance(node.op, ast.And)
+        for v in node.values[:-1]:
+            value = self.run(v)
+            if self._truth(value, node) is stop_when:
+                return value
+        return self.run(node.values[-1])
 
     def _IfExp(self, node: ast.IfExp) -> Any:
-        return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
+        return self.run(node.body) if self._test(node.test, node) else self.run(node.orelse)
+
+    def _test(self, operand: ast.AST, node: ast.AST) -> bool:
+        """A condition's truth: true/false, or a number (0 is false). Text and lists are refused rather than
+        taken as true whenever they are not empty — the text 'false' is not a true condition."""
+        return self._truth(self.run(operand), node)
+
+    @staticmethod
+    def _truth(value: Any, node: ast.AST) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            return bool(value)
+        raise ExprError(
+            f"'{ast.unparse(node)}' uses {shown(value)} as a condition, but a condition must be true or false",
+            hint="write true or false without quotes, or compare, e.g. block == 'basic'",
+        )
 
     def _Subscript(self, node: ast.Subscript) -> Any:
         seq = self.run(node.value)
@@ -258,6 +293,12 @@ class _Eval:
         if node.keywords:
             raise ExprError(f"'{ast.unparse(node)}': functions take positional arguments only")
         args = [self.run(a) for a in node.args]
+        self.steps += sum(_elements(a) for a in args)
+        if node.func.id == "round" and len(args) == 2 and isinstance(args[1], int) and abs(args[1]) > _MAX_NDIGITS:
+            # round(1, -10**8) computes 10**(10**8) first: minutes of work for nothing
+            raise ExprLimitError(
+                f"'{ast.unparse(node)}' rounds to {args[1]} digits", hint=f"round to at most {_MAX_NDIGITS} digits"
+            )
         try:
             return FUNCTIONS[node.func.id](*args)
         except ExprError:

@@ -15,10 +15,12 @@ from cnncost import ir
 from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op
 from cnncost.spec import limits
-from cnncost.spec.expr import evaluate, names_in
+from cnncost.spec.expr import evaluate_counted, names_in
+from cnncost.spec.names import normal
 from cnncost.spec.schema import (
     BLOCK_VERB,
     COMBINATORS,
+    SHAPE_NAMES,
     SHORTCUTS,
     Item,
     check_document,
@@ -28,9 +30,8 @@ from cnncost.spec.schema import (
     split_item,
     unknown_verb,
 )
+from cnncost.spec.scope import Scope
 from cnncost.spec.yamlsafe import Pos
-
-_SCOPE_SHAPE_NAMES = ("in_channels", "in_height", "in_width")
 
 
 def _fmt(shape: ir.Shape) -> str:
@@ -73,7 +74,7 @@ def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
 class _Ctx:
     """Where we are while resolving: the spec path, the module path, the variables in scope."""
 
-    def __init__(self, spec_path: str, path: str, scope: Mapping[str, Any], depth: int) -> None:
+    def __init__(self, spec_path: str, path: str, scope: Scope, depth: int) -> None:
         self.spec_path = spec_path
         self.path = path
         self.scope = scope
@@ -96,7 +97,10 @@ class Resolver:
         self.variant = variant
         self.variant_doc: Mapping[str, Any] = variants.get(variant, {}) if variant else {}
         self.layer_count = 0
+        self.variable_names = frozenset(doc.get("variables") or {})
+        self.work = 0  # items expanded, copies, calls, argument bindings, expression nodes (limits.MAX_WORK)
         self._items: dict[int, Item] = {}
+        self._index_use: dict[int, bool] = {}
 
     # ------------------------------------------------------------------------------------------- variables
 
@@ -130,22 +134,29 @@ class Resolver:
             )
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TypeError(f"variables must be a mapping of name to value, not {type(overrides).__name__}")
-        for name, value in (overrides or {}).items():
-            if not isinstance(name, str):
-                raise TypeError(f"variable names are strings, not {name!r}")
+        given: dict[str, str] = {}  # each override's name as the caller wrote it
+        for written, value in (overrides or {}).items():
+            if not isinstance(written, str):
+                raise TypeError(f"variable names are strings, not {written!r}")
+            name = normal(written)
+            if name in given:
+                raise UsageError(
+                    f"--set {given[name]} and --set {written} are the same name after Unicode normalization",
+                    file=self.file,
+                    hint="set it once",
+                )
+            given[name] = written
             if name not in chosen:
                 raise UsageError(
-                    f"--set {name}: this network has no variable '{name}'",
+                    f"--set {written}: this network has no variable '{written}'",
                     file=self.file,
                     hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
                 )
             chosen[name] = (value, None, f"--set {name}")
         scope: dict[str, Any] = {}
-        order = list(chosen)
-        for index, name in enumerate(order):
-            value, pos, where = chosen[name]
+        for name, (value, pos, where) in chosen.items():
             try:
-                scope[name] = self._variable(name, value, pos, where, scope, later=set(order[index:]))
+                scope[name] = self._variable(name, value, pos, where, scope, declared=chosen)
             except CnnCostError as exc:
                 if where.startswith("--set") and not isinstance(exc, UsageError):
                     # the value came from the command line: bad usage (exit 2), said in the same words
@@ -154,10 +165,18 @@ class Resolver:
         return scope
 
     def _variable(
-        self, name: str, value: Any, pos: Pos | None, where: str, scope: Mapping[str, Any], *, later: set[str]
+        self,
+        name: str,
+        value: Any,
+        pos: Pos | None,
+        where: str,
+        scope: Mapping[str, Any],
+        *,
+        declared: Mapping[str, Any],
     ) -> Any:
         if isinstance(value, str):
-            used_later = names_in(value) & later
+            # names declared but not yet defined: this one and the ones after it (each check costs its names only)
+            used_later = {n for n in names_in(value) if n in declared and n not in scope}
             if used_later:
                 raise fail(
                     f"variable '{name}' uses '{sorted(used_later)[0]}' before it is defined",
@@ -200,7 +219,9 @@ class Resolver:
 
     def _eval(self, text: str, scope: Mapping[str, Any], pos: Pos | None, where: str) -> Any:
         try:
-            return evaluate(text, scope)
+            value, steps = evaluate_counted(text, scope)
+            self._spend(steps, pos, where)
+            return value
         except CnnCostError as exc:
             line, col = pos if pos else (None, None)
             raise exc.located(file=self.file, line=line, column=col, path=where) from None
@@ -223,7 +244,7 @@ class Resolver:
     ) -> ir.Network:
         scope = self.variables(self._size_variable(variables, size))
         input_shape = self._input_shape(scope, size)
-        root_ctx = _Ctx("layers", "", scope, 0)
+        root_ctx = _Ctx("layers", "", Scope(scope), 0)
         children, out = self._layers(self.doc["layers"], input_shape, root_ctx, pos_of(self.doc, "layers", (1, 1)))
         name = self.variant or str(self.doc["name"])
         description = str(self.variant_doc.get("description") or self.doc.get("description") or "")
@@ -311,6 +332,7 @@ class Resolver:
         used: set[str] = set(reserved)
         for i, entry in enumerate(raw):
             spec_path = f"{ctx.spec_path}[{i}]"
+            self._spend(1, pos_of(raw, i, pos), spec_path)
             item = self._split(entry, pos_of(raw, i, pos), spec_path)
             scope = self._scope_with_shape(ctx.scope, shape)
             if not self._when(item, scope, spec_path):
@@ -359,13 +381,28 @@ class Resolver:
             self._items[key] = split_item(entry, pos, file=self.file, spec_path=spec_path)
         return self._items[key]
 
-    def _scope_with_shape(self, scope: Mapping[str, Any], shape: ir.Shape) -> Mapping[str, Any]:
+    def _scope_with_shape(self, scope: Scope, shape: ir.Shape) -> Scope:
         extra = (
-            dict(zip(_SCOPE_SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
+            dict(zip(SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
             if len(shape) == 3
             else {"in_channels": shape[0]}
         )
-        return {**scope, **extra}
+        return Scope(extra, scope)
+
+    def _spend(self, steps: int, pos: Pos | None, path: str) -> None:
+        """Count expansion work against ``limits.MAX_WORK``: what is switched off or empty costs time too."""
+        self.work += steps
+        if self.work > limits.MAX_WORK:
+            line, col = pos if pos else (None, None)
+            raise LimitError(
+                f"the network expands to more than {limits.MAX_WORK:,} steps of work (layer items, also those "
+                "switched off by 'when', repeat copies, block calls, arguments and expression terms)",
+                file=self.file,
+                line=line,
+                column=col,
+                path=path,
+                hint="check 'times' of repeats, the depth variables and blocks that call blocks",
+            )
 
     def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
         """The effective verb: for ``block: {use: …}`` the block the expression names."""
@@ -641,10 +678,13 @@ class Resolver:
                 path=ctx.spec_path,
                 hint=suggest(unknown[0], declared) or "its arguments: " + (", ".join(declared) or "none"),
             )
-        inner: dict[str, Any] = {k: v for k, v in ctx.scope.items() if k in (self.doc.get("variables") or {})}
+        self._spend(1 + len(declared), item.pos, ctx.spec_path)  # the call and each argument it binds
+        # Inside the block: its arguments over the spec's variables as the caller sees them (``globals``).
+        bound: dict[str, Any] = {}
+        inner = Scope(bound, ctx.scope.globals)
         for arg, default in declared.items():
             if arg in body:
-                inner[arg] = self._value(
+                bound[arg] = self._value(
                     body[arg], ctx.scope, item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}"
                 )
             elif default is None:
@@ -656,9 +696,12 @@ class Resolver:
                     hint=f"add {arg}: …",
                 )
             else:
-                inner[arg] = self._value(
+                bound[arg] = self._value(
                     default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}"
                 )
+        shadowing = {k: v for k, v in bound.items() if k in self.variable_names}
+        if shadowing:  # an argument named like a spec variable is that variable for blocks called from here
+            inner = Scope(bound, ctx.scope.globals, globals_=Scope(shadowing, ctx.scope.globals))
         bpos = pos_of(self.blocks, block_name, item.pos)
         inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
         raw_layers = block["layers"]
@@ -717,33 +760,47 @@ class Resolver:
         lpos = item.arg_pos.get("layers", item.body_pos)
         copies: list[ir.Node] = []
         current = shape
+        second: tuple[ir.Node | None, int, int] | None = None  # copy 1, and the layers and work it took
         for i in range(times):
-            if i == 2:
-                self._project_repeat(times, copies[1], where, ctx)
-            scope = dict(ctx.scope)
-            scope["index"] = i
+            if i == 2 and second is not None:
+                self._project_repeat(times, raw, *second, where, ctx)
+            before = (self.layer_count, self.work)
+            self._spend(1, (where.line or 1, where.column or 1), ir.join_path(ctx.path, str(i)))
+            local: dict[str, Any] = {"index": i}
             if args["stride"] is not None:
-                scope["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
+                local["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
                 if i:
-                    scope["stride"] = 1
-            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), scope, ctx.depth)
+                    local["stride"] = 1
+            copy_scope = Scope(local, ctx.scope)
+            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
             if len(raw) == 1:
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
                 inner = self._split(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
-                node = self._single(inner, str(i), current, copy_ctx)
-                if node is None:
+                single = self._single(inner, str(i), current, copy_ctx)
+                if i == 1:
+                    second = (single, self.layer_count - before[0], self.work - before[1])
+                if single is None:  # switched off by 'when'
                     continue
+                node: ir.Node = single
             else:
                 node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
+                if i == 1:
+                    second = (node, self.layer_count - before[0], self.work - before[1])
             copies.append(node)
             current = node.out_shape
         return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
 
-    def _project_repeat(self, times: int, second: ir.Node, where: ir.Where, ctx: _Ctx) -> None:
-        """Refuse at once a repeat whose remaining copies, each the size of the second, exceed the layer limit
-        (rather than expanding copies for seconds first). The second copy stands for the rest: they share its
-        stride of 1."""
-        per_copy = sum(1 for _ in ir.iter_layers(second))
+    def _project_repeat(
+        self, times: int, raw: Any, second: ir.Node | None, per_copy: int, work: int, where: ir.Where, ctx: _Ctx
+    ) -> None:
+        """Refuse at once a repeat whose remaining copies, each the size of the second, exceed the layer or work
+        limit (rather than expanding copies for seconds first). The second copy stands for the rest exactly when
+        they are the same: they share its stride of 1, its input shape (when it keeps the shape it is given) and
+        everything else but ``index``, so a repeat whose layers mention ``index`` is expanded copy by copy."""
+        if second is not None and second.in_shape != second.out_shape:
+            return
+        if self._uses_index(raw):
+            return
         projected = self.layer_count + per_copy * (times - 2)
         if projected > limits.MAX_LAYERS:
             raise LimitError(
@@ -755,6 +812,37 @@ class Resolver:
                 path=ctx.path,
                 hint="check 'times' of repeats and the depth variables",
             )
+        projected_work = self.work + work * (times - 2)
+        if projected_work > limits.MAX_WORK:
+            raise LimitError(
+                f"repeating {times:,} copies of {work:,} steps of work expands the network to more than "
+                f"{limits.MAX_WORK:,} steps (layer items, also those switched off by 'when', repeat copies, "
+                "block calls, arguments and expression terms)",
+                file=self.file,
+                line=where.line,
+                column=where.column,
+                path=ctx.path,
+                hint="check 'times' of repeats and the depth variables",
+            )
+
+    def _uses_index(self, raw: Any) -> bool:
+        """Whether any expression inside a repeat's layers names ``index`` (blocks called from there cannot see it
+        unless it is passed to them, which is an expression in the layers)."""
+        key = id(raw)
+        if key not in self._index_use:
+            found = False
+            stack = [raw]
+            while stack and not found:
+                value = stack.pop()
+                if isinstance(value, str):
+                    text = normal(value)
+                    found = "index" in text and "index" in names_in(text)
+                elif isinstance(value, Mapping):
+                    stack.extend(value.values())
+                elif isinstance(value, list):
+                    stack.extend(value)
+            self._index_use[key] = found
+        return self._index_use[key]
 
     def _single(self, item: Item, name: str, shape: ir.Shape, ctx: _Ctx) -> ir.Node | None:
         scope = self._scope_with_shape(ctx.scope, shape)

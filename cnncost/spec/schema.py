@@ -7,6 +7,7 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
     source       where the architecture and its figures come from
     input        [H, W, C] (expressions allowed), or [N] for a vector input
     variables    name: default — numbers, words or lists; strings are expressions over earlier variables
+                 (in_channels, in_height, in_width, index and stride are reserved: cnncost sets them itself)
     variants     name: {description, variables, documented} — several networks from one definition
     blocks       name: {args: {arg: default or null (required)}, layers: [...]}
     layers       the network, one item per layer
@@ -15,16 +16,21 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
 A layer item is either a bare word (``- relu``) or a mapping with exactly one *verb* — an op (``conv``), a block
 defined under ``blocks`` (``bottleneck``), ``block`` (a block chosen by an expression: ``use: kind``) or a
 combinator (``sequence``, ``repeat``, ``concat``, ``residual``, ``scale``) — plus optional ``name`` and ``when``.
+
+Names are read as Python's parser reads them, in Unicode NFKC form (``cnncost.spec.names``): keys that fold to
+one name are refused as duplicates.
 """
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cnncost.errors import SpecError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op, is_op
+from cnncost.spec.names import normal
 from cnncost.spec.yamlsafe import LocList, LocMap, Pos
 
 TOP_LEVEL: Mapping[str, str] = {
@@ -50,6 +56,11 @@ BLOCK_KEYS: Mapping[str, str] = {
     "description": "",
 }
 ITEM_KEYS = ("name", "when")
+
+#: Names the resolver binds itself: every layer sees its input's shape, every repeat copy its index and stride.
+SHAPE_NAMES = ("in_channels", "in_height", "in_width")
+REPEAT_NAMES = ("index", "stride")
+RESERVED = SHAPE_NAMES + REPEAT_NAMES
 
 SHORTCUTS = (
     "identity",
@@ -140,7 +151,7 @@ def check_keys(
 def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
     """Take a layer item apart, or say in one line what is wrong with it."""
     if isinstance(raw, str):
-        return Item(raw, {}, None, None, pos, pos, {})
+        return Item(normal(raw), {}, None, None, pos, pos, {})
     if not isinstance(raw, Mapping):
         raise fail(
             f"a layer must be an op name or a mapping, not {kind_of(raw)} ({shown(raw)})",
@@ -245,6 +256,17 @@ def check_document(doc: Any, *, file: str | None) -> None:
             raise fail(
                 f"'{key}' must be a mapping of name: value", file=file, pos=pos_of(doc, key, (1, 1)), path=key
             )
+    for name in doc.get("variables") or {}:
+        if name in RESERVED or keyword.iskeyword(name):
+            what = "a word of the expression language" if keyword.iskeyword(name) else "set by cnncost itself"
+            raise fail(
+                f"variable '{name}' is a reserved name ({what}), which would silently replace it",
+                file=file,
+                pos=key_pos(doc["variables"], name, (1, 1)),
+                path="variables",
+                hint="rename it; reserved: " + ", ".join(RESERVED) + " (the layer's input shape, a repeat copy's "
+                "index and stride) and Python's keywords",
+            )
     blocks: Mapping[str, Any] = doc.get("blocks") or {}
     for name, variant in (doc.get("variants") or {}).items():
         spec_path = f"variants.{name}"
@@ -296,6 +318,18 @@ def check_document(doc: Any, *, file: str | None) -> None:
                 pos=pos_of(block, "args", bpos),
                 path=spec_path,
             )
+        for arg in block.get("args") or {}:
+            if arg in SHAPE_NAMES:
+                # a repeat inside the block may rebind 'index' and 'stride' (that is how it passes them on), but
+                # the input's shape is rebound at every layer: such an argument would never be seen
+                raise fail(
+                    f"argument '{arg}' of block '{name}' is a reserved name: every layer sets it to its input's "
+                    "shape",
+                    file=file,
+                    pos=key_pos(block["args"], arg, bpos),
+                    path=f"{spec_path}.args",
+                    hint=f"rename it; reserved: {', '.join(SHAPE_NAMES)} (read them, don't pass them)",
+                )
         check_layers(block["layers"], blocks, file=file, spec_path=f"{spec_path}.layers", pos=bpos)
     check_layers(doc["layers"], blocks, file=file, spec_path="layers", pos=pos_of(doc, "layers", (1, 1)))
     _check_cycles(blocks, file=file)
@@ -380,7 +414,7 @@ def _calls(raw: Any) -> set[str]:
     if isinstance(raw, list):
         for entry in raw:
             if isinstance(entry, str):
-                found.add(entry)
+                found.add(normal(entry))
             elif isinstance(entry, Mapping):
                 for key, value in entry.items():
                     if key in ITEM_KEYS:

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from cnncost.errors import LimitError, SpecError
-from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES
+from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES, decimal_digits
+from cnncost.spec.names import normal
 
 try:  # the C composer is much faster where libyaml is available
     _Loader: type = yaml.CSafeLoader
@@ -279,6 +280,8 @@ def _check_size(root: yaml.Node, file: str | None) -> None:
 
 
 _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+#: what the keys of a mapping are, by the key it sits under (for messages)
+_KEYS_OF = {".variables": "variables", ".blocks": "blocks", ".args": "arguments", ".branches": "branches"}
 
 
 class _Converter:
@@ -377,7 +380,7 @@ class _Converter:
             ) from None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
             raise LimitError(
-                f"a number of {len(str(abs(value)))} digits is absurdly large",
+                f"a number of {decimal_digits(value)} digits is absurdly large",
                 file=self.file,
                 path=self._path(),
                 line=line,
@@ -390,6 +393,7 @@ class _Converter:
         out = LocMap()
         out.pos = _pos(node)
         out.key_pos, out.value_pos = {}, {}
+        spelled: dict[str, str] = {}  # each key as written, before Unicode normalization
         for key_node, value_node in node.value:
             line, col = _pos(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
@@ -408,6 +412,19 @@ class _Converter:
                 )
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
+            written, key = key, normal(key)
+            if key in out and spelled[key] != written:
+                what = _KEYS_OF.get(self.trail[-1] if self.trail else "", "keys")
+                raise SpecError(
+                    f"{what} '{spelled[key]}' and '{written}' are the same name after Unicode normalization "
+                    f"(first at line {out.key_pos[key][0]})",
+                    file=self.file,
+                    path=self._path(),
+                    line=line,
+                    column=col,
+                    hint="expressions read both as one name (NFKC); rename one of them",
+                )
+            spelled[key] = written
             if key in out:
                 first = out.key_pos[key]
                 raise SpecError(
