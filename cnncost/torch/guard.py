@@ -43,6 +43,10 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+#: Deadlines armed by the blocks now running (outermost first): an inner block never re-arms the alarm.
+_ARMED: list[float] = []
+
+
 class _Deadline(BaseException):
     """Raised by the alarm handler: a BaseException, so the user's ``except Exception`` cannot swallow it."""
 
@@ -80,9 +84,33 @@ def check_max_memory(max_memory: int | None) -> int:
     return max_memory
 
 
+#: Modules whose code is the user's (``--module`` targets); files are imported as ``_cnncost_user_*``.
+USER_MODULES: set[str] = set()
+
+
+def _is_user(name: str) -> bool:
+    return name.startswith("_cnncost_user_") or any(name == m or name.startswith(m + ".") for m in USER_MODULES)
+
+
+def _importing_a_library(frame: Any) -> bool:
+    """Whether ``frame`` runs inside an import of a module that is not the user's (before any user frame)."""
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if _is_user(name):
+            return False
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+
 @contextlib.contextmanager
 def _alarm(seconds: float | None) -> Iterator[bool]:
     """Interrupt the block after ``seconds`` with ``_Deadline``; yields whether a deadline is really armed."""
+    if _ARMED:  # an outer block's deadline already covers this one
+        yield True
+        return
     usable = (
         seconds is not None
         and hasattr(signal, "SIGALRM")
@@ -94,14 +122,24 @@ def _alarm(seconds: float | None) -> Iterator[bool]:
         return
     assert seconds is not None
 
+    deferred = [0]
+
     def on_alarm(signum: int, frame: Any) -> None:
+        # An alarm inside a library's import (torch imports its compiler stack on first use) would leave that
+        # library half imported for the rest of the process: let the import finish first (10 s at most).
+        if deferred[0] < 200 and _importing_a_library(frame):
+            deferred[0] += 1
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
         raise _Deadline
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    _ARMED.append(seconds)
     try:
         yield True
     finally:
+        _ARMED.pop()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if old_delay > 0:  # someone else's timer was running: give it back what is left of it (roughly)
@@ -112,12 +150,13 @@ def _alarm(seconds: float | None) -> Iterator[bool]:
 def user_code(what: str, timeout: float | None = DEFAULT_TIMEOUT) -> Iterator[None]:
     """Run the block as the model's own code: ``what`` names it in errors (``importing net.py``,
     ``calling net.py:Net()``, ``the forward of net.py:Net``)."""
+    limit = _ARMED[0] if _ARMED else timeout
     try:
         with _alarm(timeout), contextlib.redirect_stdout(sys.stderr):
             yield
     except _Deadline:
         raise LimitError(
-            f"{what} did not finish within {timeout:g} s",
+            f"{what} did not finish within {limit:g} s",
             hint="a model that loops or waits on import, build or forward; give more time with --timeout SECONDS",
         ) from None
     except _Refused as refused:
@@ -128,6 +167,32 @@ def user_code(what: str, timeout: float | None = DEFAULT_TIMEOUT) -> Iterator[No
             f"{what} called sys.exit({'' if code is None else repr(code)})",
             hint="model code must not exit the process; guard the call with if __name__ == '__main__':",
         ) from None
+
+
+_PREPARED: list[bool] = []
+
+
+class _Plain(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
+    def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        return func(*args, **(kwargs or {}))
+
+
+def prepare_dispatch() -> None:
+    """Do once, with the deadline's signal held back, what torch does the first time a dispatch mode is entered:
+    it imports its compiler stack (about 800 modules, seconds), and an alarm landing in the middle of those
+    imports would leave them half made for the rest of the process."""
+    if _PREPARED:
+        return
+    blockable = hasattr(signal, "pthread_sigmask") and hasattr(signal, "SIGALRM")
+    if blockable:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        with _Plain():  # type: ignore[no-untyped-call,unused-ignore]
+            torch.empty(1, device="meta") + 1
+        _PREPARED.append(True)
+    finally:
+        if blockable:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})  # a pending alarm fires now
 
 
 #: Operators whose result shares its input's memory (or writes into it): they allocate nothing.
@@ -144,6 +209,7 @@ class AllocationGuard(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,u
     """Sums the bytes of the tensors created under it and refuses past ``limit`` (see the module docstring)."""
 
     def __init__(self, limit: int, what: str) -> None:
+        prepare_dispatch()
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.limit = limit
         self.what = what

@@ -43,7 +43,6 @@ import inspect
 import itertools
 import math
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -74,11 +73,13 @@ from cnncost.spec.limits import MAX_BATCH
 from cnncost.torch.guard import (
     DATA_DEPENDENT_OPS,
     DEFAULT_TIMEOUT,
+    USER_MODULES,
     AllocationGuard,
     check_max_memory,
     check_timeout,
     gib,
     module_bytes,
+    prepare_dispatch,
     user_code,
 )
 
@@ -922,12 +923,17 @@ class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unu
                     result = func(*args, **kwargs)
                 quick = _quick_cost(call.name, args, result)
             if quick is None:
+                prepare_dispatch()
                 with _DispatchMode(self.observer):
                     result = func(*args, **kwargs)
             else:
                 call.cost = quick
         except BaseException:
             self.observer.call = None
+            if self.observer.failed_op is None:
+                word = call.name.rsplit(".", 1)[-1].strip("_")
+                bool_index = word == "getitem" and _bool_index(args)
+                self.observer.failed_op = "index" if bool_index else word
             raise
         self.observer.end_call(call, result)
         return result
@@ -1176,6 +1182,12 @@ def analyze_module(
     )
 
 
+def _bool_index(args: Sequence[Any]) -> bool:
+    index = args[1] if len(args) > 1 else None
+    items = index if isinstance(index, (list, tuple)) else (index,)
+    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items)
+
+
 def _stray_tensors(model: nn.Module) -> list[str]:
     """Tensors a model keeps as plain attributes (not parameters or buffers): a meta copy leaves them on their
     device, so the meta forward mixes devices."""
@@ -1198,7 +1210,7 @@ def _meta_failure_hint(work: nn.Module, observer: _Observer) -> str:
             "its forward reads tensor values (.item(), data-dependent branches): it cannot be analyzed without "
             f"running it; {rerun}"
         )
-    if failed is not None and failed in DATA_DEPENDENT_OPS:
+    if failed is not None and (failed in DATA_DEPENDENT_OPS or failed in ("index", "unique")):
         return (
             f"operator aten.{failed} gives an output whose shape depends on tensor values, which the meta device "
             f"cannot know; {rerun}"
@@ -1286,13 +1298,21 @@ def analyze_target(
     timeout = check_timeout(timeout)
     limit = check_max_memory(max_memory)
     dims = _input_shape(input_shape)
+    with user_code(f"{target} (import, build and forward)", timeout):
+        return _analyze_target(target, dims, batch, name, timeout, real_forward, limit)
+
+
+def _analyze_target(
+    target: str,
+    dims: tuple[int, ...],
+    batch: int,
+    name: str | None,
+    timeout: float | None,
+    real_forward: bool,
+    limit: int,
+) -> Report:
     notes: list[str] = []
-    started = time.monotonic()
-
-    def left() -> float | None:
-        return None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
-
-    model = load_module_target(target, timeout=left(), max_memory=limit, notes=notes)
+    model = load_module_target(target, timeout=timeout, max_memory=limit, notes=notes)
     if real_forward and any(t.device.type == "meta" for t in itertools.chain(model.parameters(), model.buffers())):
         size = module_bytes(model)
         if size > limit:
@@ -1300,7 +1320,7 @@ def analyze_target(
                 f"{target} holds {gib(size)} of parameters and buffers, over the {gib(limit)} bound",
                 hint="raise the bound with --max-memory GIB",
             )
-        model = load_module_target(target, meta=False, timeout=left(), max_memory=limit)
+        model = load_module_target(target, meta=False, timeout=timeout, max_memory=limit)
         notes.append(f"{target}() was built a second time with real tensors ({gib(size)}) for the real forward")
     described = f"PyTorch module {type(model).__qualname__}" + "".join(f"; {n}" for n in notes)
     return analyze_module(
@@ -1310,7 +1330,7 @@ def analyze_target(
         name=name or target,
         description=described,
         source=target,
-        timeout=left(),
+        timeout=timeout,
         real_forward=real_forward,
         max_memory=limit,
     )
@@ -1359,6 +1379,8 @@ def load_module_target(
         if module_name == "torchvision":
             obj: Any = _torchvision_builder(attr)
         else:
+            if not (module_name.endswith(".py") or "/" in module_name or "\\" in module_name):
+                USER_MODULES.add(module_name)
             module = _import(module_name, attr)
             obj = _attribute(module, module_name, attr)
     if isinstance(obj, nn.Module):
