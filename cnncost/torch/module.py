@@ -1271,7 +1271,8 @@ def _real_forward(
     said = (
         f"run for real on the CPU with random weights and a random input ({gib(size + guard.total)} allocated); "
         + (
-            f"data-dependent output shapes, so counts after them hold for this input only: {dependent}"
+            "operators whose result depends on tensor values (output shape or .item()), so what follows them "
+            f"holds for this input only: {dependent}"
             if dependent
             else "no operator with a data-dependent output shape ran"
         )
