@@ -156,3 +156,32 @@ def test_vit_is_not_predicted() -> None:
         model.eval()(torch.zeros(1, 3, 224, 224))
     # The reason is real: had it been printed, the flopcounter number would have been wrong.
     assert by_key["flopcounter"].count != counter.get_total_flops()
+
+
+ATTENTION = '''
+import torch.nn as nn
+
+class Attend(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        t = self.proj(x).flatten(2).transpose(1, 2)
+        return self.attn(t, t, t, need_weights=False)[0]
+'''
+
+
+@pytest.mark.torch
+def test_cli_explain_json_says_not_predicted(tmp_path: Path) -> None:
+    from test_conventions import _cli
+
+    path = tmp_path / "attend.py"
+    path.write_text(ATTENTION)
+    code, out, err = _cli("explain", "--module", f"{path}:Attend", "--input-shape", "3,16,16", "--format", "json")
+    assert code == 0, err
+    for tool in json.loads(out)["tools"]:
+        assert tool["count"] is None and tool["predicted"] is False and "is not covered" in tool["not_predicted"]
+    code, out, err = _cli("explain", "--module", f"{path}:Attend", "--input-shape", "3,16,16")
+    assert code == 0 and out.count("not predicted *") == len(PEERS)

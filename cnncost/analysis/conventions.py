@@ -39,6 +39,18 @@ torchvision GFLOPS (model    image   no     nothing: conv and linear MACs, exact
 docs, ``_ops``)                             billions (ResNet-50 4.09, VGG-16 15.47).
 ============================ ======= ====== =============================================================
 
+fvcore also counts ``layer_norm`` (5 per input element with an affine weight, 4 without); ptflops costs
+``nn.Linear`` on any input as ``(in·out + bias)`` per position (every leading dimension) and ``nn.LayerNorm``
+as its input elements (its norm hook doubles only for an ``affine`` attribute, which LayerNorm lacks).
+
+**No number without proof.** A prediction is stood by only for networks made of kinds of work (``kinds``:
+registry ops, torch.nn module types, torch calls, uncosted aten operators) that the tests hold to the real tool's
+integer (``PROVEN``; ``tests/test_coverage.py`` asserts each listed kind occurs in a network checked that way).
+Any other kind — attention run as a fused kernel, ``nn.MultiheadAttention``, an operator cnncost does not cost —
+makes the tool's prediction ``not predicted: <kind> is not covered`` (``PeerCount.predicted`` false,
+``value`` None, ``why_not`` the reason; JSON: ``count`` null, ``predicted`` false, ``not_predicted`` the reason),
+as does a row the rule does not model (``unmodeled``). ``count`` then holds only the partial tally.
+
 Predictions for fvcore assume eval mode unless ``training=True`` (only batchnorm differs); ptflops puts the
 model in eval mode itself; the others do not depend on it. For reports of user modules (``analyze_module``) a
 row that is not a known module type is predicted from the torch calls it made; where a tool's number depends

@@ -225,7 +225,9 @@ def render_explain(
 
 
 def explain_dict(report: Report, *, depth: int | None = None, training: bool = False) -> dict[str, Any]:
-    """``cnncost explain --format json``: categories per row and in total, and every tool's number."""
+    """``cnncost explain --format json``: categories per row and in total, and every tool's number — ``count``
+    null, ``predicted`` false and ``not_predicted`` the one-line reason where it is not predicted
+    (``cnncost.analysis.conventions.describe``)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
