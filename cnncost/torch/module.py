@@ -1271,10 +1271,10 @@ def _real_forward(
     said = (
         f"run for real on the CPU with random weights and a random input ({gib(size + guard.total)} allocated); "
         + (
-            "operators whose result depends on tensor values (output shape or .item()), so what follows them "
-            f"holds for this input only: {dependent}"
+            "data-dependent operators (their output shape, or a value read by .item(), depends on tensor values), "
+            f"so what follows them holds for this input only: {dependent}"
             if dependent
-            else "no operator with a data-dependent output shape ran"
+            else "no data-dependent operator ran"
         )
     )
     return observer, said
