@@ -90,23 +90,27 @@ def analyze_module(
     *,
     batch: int = 1,
     name: str | None = None,
+    timeout: float | None = 60.0,
+    real_forward: bool = False,
+    max_memory: int | None = None,
 ) -> Report:
     """Analyze any PyTorch model like a spec: per-module output shapes, params, MACs and other ops, on the meta
     device (no weights allocated, no real forward pass). ``model`` is an ``nn.Module`` or a target string
     (``"torchvision:resnet50"``, ``"package.module:callable"``, ``"path/to/file.py:Net"``); ``input_shape`` is
-    per image in torch's order, ``(C, H, W)``. Operators it cannot cost are in ``Report.unknown_ops``."""
+    per image in torch's order, ``(C, H, W)``. Operators it cannot cost are in ``Report.unknown_ops``.
+
+    The model's own code runs within ``timeout`` seconds (None: no limit). ``real_forward`` runs it for real on
+    the CPU with random weights instead (detection models), allocating at most ``max_memory`` bytes (2 GiB)."""
     from cnncost.errors import require_torch
 
     require_torch("analyzing a PyTorch module")
     from cnncost.torch.module import analyze_module as analyze_torch_module
-    from cnncost.torch.module import load_module_target
+    from cnncost.torch.module import analyze_target
 
+    options: dict[str, Any] = {"timeout": timeout, "real_forward": real_forward, "max_memory": max_memory}
     if isinstance(model, str):
-        target = model
-        return analyze_torch_module(
-            load_module_target(target), input_shape, batch=batch, name=name or target, source=target
-        )
-    return analyze_torch_module(model, input_shape, batch=batch, name=name)
+        return analyze_target(model, input_shape, batch=batch, name=name, **options)
+    return analyze_torch_module(model, input_shape, batch=batch, name=name, **options)
 
 
 def library_summaries(pattern: str | None = None) -> list[Summary]:

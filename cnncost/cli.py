@@ -296,6 +296,40 @@ InputShapeOption = Annotated[
     ),
 ]
 
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="the most a --module model's own code (import, build, forward) may take, in seconds",
+    ),
+]
+RealForwardOption = Annotated[
+    bool,
+    typer.Option(
+        "--real-forward",
+        help="run the --module model for real on the CPU with random weights instead of on the meta device "
+        "(detection models; data-dependent parts are named in the output)",
+    ),
+]
+MaxMemoryOption = Annotated[
+    float,
+    typer.Option(
+        "--max-memory",
+        metavar="GIB",
+        help="the most a --module model built or run with real tensors may allocate, in GiB",
+    ),
+]
+
+
+def _module_options(timeout: float, real_forward: bool, max_memory: float) -> dict[str, Any]:
+    if not 0 < max_memory <= 1024:
+        raise UsageError(f"--max-memory {max_memory:g} is out of range", hint="give GiB above 0, at most 1024")
+    if not 0 < timeout <= 86_400:
+        raise UsageError(f"--timeout {timeout:g} is out of range", hint="give seconds above 0, at most 86400")
+    return {"timeout": timeout, "real_forward": real_forward, "max_memory": int(max_memory * 1024**3)}
+
+
 _DIMS = re.compile(r"^\s*\d+(\s*[,x×X]\s*\d+)*\s*$")
 
 
@@ -313,7 +347,13 @@ def parse_input_shape(text: str | None, size: tuple[int, int] | None = None) -> 
 
 
 def _report_of(
-    spec: str | None, module: str | None, input_shape: str | None, size: str | None, batch: int, sets: list[str] | None
+    spec: str | None,
+    module: str | None,
+    input_shape: str | None,
+    size: str | None,
+    batch: int,
+    sets: list[str] | None,
+    run: dict[str, Any] | None = None,
 ) -> Any:
     """The analysis of a spec, or of a ``--module`` model on the meta device."""
     from cnncost import api
@@ -331,7 +371,7 @@ def _report_of(
         return api.analyze(spec, batch=batch, size=parse_size(size), variables=parse_sets(sets))
     if sets:
         raise UsageError("--set sets spec variables; a --module model has none", hint="remove --set")
-    return api.analyze_module(module, parse_input_shape(input_shape, parse_size(size)), batch=batch)
+    return api.analyze_module(module, parse_input_shape(input_shape, parse_size(size)), batch=batch, **(run or {}))
 
 
 @app.command()
@@ -344,6 +384,9 @@ def table(
     sets: SetOption = None,
     depth: DepthOption = None,
     fmt: FormatOption = Format.table,
+    timeout: TimeoutOption = 60.0,
+    real_forward: RealForwardOption = False,
+    max_memory: MaxMemoryOption = 2.0,
     verify: Annotated[
         bool,
         typer.Option(
@@ -356,7 +399,8 @@ def table(
 
     if verify and module is not None:
         raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
-    report = _report_of(spec, module, input_shape, size, batch, sets)
+    run = _module_options(timeout, real_forward, max_memory)
+    report = _report_of(spec, module, input_shape, size, batch, sets, run)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
     show(lambda o: render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **o), fmt.value)
@@ -384,6 +428,9 @@ def compare(
     sets: SetOption = None,
     depth: DepthOption = None,
     fmt: FormatOption = Format.table,
+    timeout: TimeoutOption = 60.0,
+    real_forward: RealForwardOption = False,
+    max_memory: MaxMemoryOption = 2.0,
 ) -> None:
     """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
     from cnncost import api, render
@@ -402,7 +449,8 @@ def compare(
 
         shape = parse_input_shape(input_shape, parse_size(size))
         reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
-        reports += [api.analyze_module(m, shape, batch=batch) for m in modules]
+        run = _module_options(timeout, real_forward, max_memory)
+        reports += [api.analyze_module(m, shape, batch=batch, **run) for m in modules]
         comparison = compare_reports(reports, depth=depth)
     show(lambda o: render.compare_text(comparison, fmt=fmt.value, **o), fmt.value)
 
@@ -464,13 +512,17 @@ def explain(
     training: Annotated[
         bool, typer.Option("--training", help="predict fvcore for a model in training mode (batchnorm: 5 per element)")
     ] = False,
+    timeout: TimeoutOption = 60.0,
+    real_forward: RealForwardOption = False,
+    max_memory: MaxMemoryOption = 2.0,
 ) -> None:
     """Cost by category (conv and linear MACs, bias, batchnorm, activations, pooling, residual additions) per
     layer and in total, and the exact number torchvision, fvcore, FlopCounterMode, ptflops and torchinfo report
     for the same network, each with why it differs from ours."""
     from cnncost.render.explain import explain_text
 
-    report = _report_of(spec, module, input_shape, size, batch, sets)
+    run = _module_options(timeout, real_forward, max_memory)
+    report = _report_of(spec, module, input_shape, size, batch, sets, run)
     show(lambda o: explain_text(report, fmt=fmt.value, depth=depth, training=training, **o), fmt.value)
 
 

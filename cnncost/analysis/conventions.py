@@ -39,6 +39,18 @@ torchvision GFLOPS (model    image   no     nothing: conv and linear MACs, exact
 docs, ``_ops``)                             billions (ResNet-50 4.09, VGG-16 15.47).
 ============================ ======= ====== =============================================================
 
+fvcore also counts ``layer_norm`` (5 per input element with an affine weight, 4 without); ptflops costs
+``nn.Linear`` on any input as ``(in·out + bias)`` per position (every leading dimension) and ``nn.LayerNorm``
+as its input elements (its norm hook doubles only for an ``affine`` attribute, which LayerNorm lacks).
+
+**No number without proof.** A prediction is stood by only for networks made of kinds of work (``kinds``:
+registry ops, torch.nn module types, torch calls, uncosted aten operators) that the tests hold to the real tool's
+integer (``PROVEN``; ``tests/test_coverage.py`` asserts each listed kind occurs in a network checked that way).
+Any other kind — attention run as a fused kernel, ``nn.MultiheadAttention``, an operator cnncost does not cost —
+makes the tool's prediction ``not predicted: <kind> is not covered`` (``PeerCount.predicted`` false,
+``value`` None, ``why_not`` the reason; JSON: ``count`` null, ``predicted`` false, ``not_predicted`` the reason),
+as does a row the rule does not model (``unmodeled``). ``count`` then holds only the partial tally.
+
 Predictions for fvcore assume eval mode unless ``training=True`` (only batchnorm differs); ptflops puts the
 model in eval mode itself; the others do not depend on it. For reports of user modules (``analyze_module``) a
 row that is not a known module type is predicted from the torch calls it made; where a tool's number depends
@@ -90,10 +102,34 @@ class PeerCount:
     unmodeled: tuple[str, ...] = ()
     assumed: tuple[str, ...] = ()
     training: bool = False
+    uncovered: tuple[str, ...] = ()
 
     @property
     def exact(self) -> bool:
+        """Every row and call is modeled by the tool's rule (see ``predicted`` for whether the rule is proven)."""
         return not self.unmodeled
+
+    @property
+    def predicted(self) -> bool:
+        """Whether ``count`` is a prediction cnncost stands by: exact, and every kind of layer, call and operator
+        in the network is one the tests prove against the real tool (``PROVEN``). Otherwise no number is shown."""
+        return self.exact and not self.uncovered
+
+    @property
+    def value(self) -> int | None:
+        """The predicted number, or None when it is not predicted (``why_not`` says why)."""
+        return self.count if self.predicted else None
+
+    @property
+    def why_not(self) -> str | None:
+        """Why there is no prediction, in one line; None when there is one."""
+        if self.uncovered:
+            more = f" (and {len(self.uncovered) - 1} more kinds)" if len(self.uncovered) > 1 else ""
+            return f"{self.uncovered[0]} is not covered{more}"
+        if self.unmodeled:
+            more = f" (and {len(self.unmodeled) - 1} more)" if len(self.unmodeled) > 1 else ""
+            return f"how it counts {self.unmodeled[0]} is not modeled{more}"
+        return None
 
     @property
     def ratio(self) -> float | None:
@@ -248,10 +284,11 @@ _FVCORE_MACS = frozenset(
         "torch.Tensor.addmm",
     }
 )
+_FVCORE_LAYER_NORM = frozenset({_F + "layer_norm"})
 _FVCORE_UNKNOWN = frozenset(
     {
         _F + n
-        for n in _words("batch_norm layer_norm group_norm instance_norm interpolate upsample grid_sample")
+        for n in _words("batch_norm group_norm instance_norm interpolate upsample grid_sample")
     }
     | {"torch.einsum", "torch.batch_norm", "torch.layer_norm", "torch.group_norm"}
 )
@@ -293,6 +330,13 @@ def _fvcore(r: Record, batch: int, training: bool, tally: _Tally) -> None:
 
         def rule(name: str, stats: tuple[int, ...]) -> tuple[str, int] | None:
             _count, in_el, _out, macs, _bias = stats[:5]
+            if name in _FVCORE_LAYER_NORM:
+                # fvcore's norm_flop_counter: 5 per input element with an affine weight, 4 without.
+                weights: Mapping[str, int] = r.args.get("weights") or {}
+                if r.args.get("module") is None:
+                    raise _Unmodeled  # a container's own call: whether it passes a weight is not recorded
+                per = 5 if "weight" in weights else 4
+                return (f"layer norm ({per} per element)", per * in_el)
             if name in _FVCORE_UNKNOWN:
                 raise _Unmodeled
             if name in _FVCORE_MACS:
@@ -361,6 +405,17 @@ _POOLS = frozenset({"maxpool", "avgpool", "global_avgpool", "global_maxpool", "a
 def _ptflops(r: Record, batch: int, training: bool, tally: _Tally) -> None:
     if _functions(r) is not None:
         module = str(r.args.get("module", ""))
+        if module == "Linear" and set(_functions(r) or {}) == {_F + "linear"}:
+            # ptflops' linear hook on any input: (in·out + bias) per position, every leading dimension a position.
+            stats = (_functions(r) or {})[_F + "linear"]
+            tally.add("MACs", stats[3] // batch)
+            tally.add("bias", stats[4] // batch)
+            return
+        if module == "LayerNorm" and set(_functions(r) or {}) == {_F + "layer_norm"}:
+            # ptflops' norm hook: input elements, doubled only for modules with an 'affine' attribute, which
+            # nn.LayerNorm has not (it says elementwise_affine).
+            tally.add("layer norm (input elements)", _in_elements(r, batch) // batch)
+            return
         if module in _PTFLOPS_HOOKED:
             tally.unmodeled.append(f"{r.path} ({module})")
             return
@@ -446,6 +501,84 @@ _RULES: Mapping[str, Rule] = MappingProxyType(
 )
 
 
+# ------------------------------------------------------------------------------------------------ coverage
+
+#: torch.nn's module classes (the tools hook modules by their exact type; a user's class is seen by its calls).
+TORCH_MODULES = _words(
+    """
+    AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d
+    AlphaDropout AvgPool1d AvgPool2d AvgPool3d BatchNorm1d BatchNorm2d BatchNorm3d Bilinear CELU ChannelShuffle
+    CircularPad1d CircularPad2d CircularPad3d ConstantPad1d ConstantPad2d ConstantPad3d Container Conv1d Conv2d
+    Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d CosineSimilarity CrossMapLRN2d DataParallel Dropout
+    Dropout1d Dropout2d Dropout3d ELU Embedding EmbeddingBag FeatureAlphaDropout Flatten Fold FractionalMaxPool2d
+    FractionalMaxPool3d GELU GLU GRU GRUCell GroupNorm Hardshrink Hardsigmoid Hardswish Hardtanh Identity
+    InstanceNorm1d InstanceNorm2d InstanceNorm3d LPPool1d LPPool2d LPPool3d LSTM LSTMCell LayerNorm LazyBatchNorm1d
+    LazyBatchNorm2d LazyBatchNorm3d LazyConv1d LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d
+    LazyConvTranspose3d LazyInstanceNorm1d LazyInstanceNorm2d LazyInstanceNorm3d LazyLinear LeakyReLU Linear
+    LocalResponseNorm LogSigmoid LogSoftmax MaxPool1d MaxPool2d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Mish
+    Module ModuleDict ModuleList MultiheadAttention PReLU PairwiseDistance ParameterDict ParameterList PixelShuffle
+    PixelUnshuffle RMSNorm RNN RNNBase RNNCell RNNCellBase RReLU ReLU ReLU6 ReflectionPad1d ReflectionPad2d
+    ReflectionPad3d ReplicationPad1d ReplicationPad2d ReplicationPad3d SELU Sequential SiLU Sigmoid Softmax
+    Softmax2d Softmin Softplus Softshrink Softsign SyncBatchNorm Tanh Tanhshrink Threshold Transformer
+    TransformerDecoder TransformerDecoderLayer TransformerEncoder TransformerEncoderLayer Unflatten Unfold Upsample
+    UpsamplingBilinear2d UpsamplingNearest2d ZeroPad1d ZeroPad2d ZeroPad3d
+    """
+)
+
+
+def kinds(report: Report) -> frozenset[str]:
+    """The kinds of work in ``report`` a tool's rule must be proven for: ``op NAME`` for a row costed by the op
+    registry (a spec layer, or a module of exactly the type the registry describes), ``module NAME`` for any
+    other torch.nn module, ``call NAME`` for each torch call a module or container made itself, and
+    ``operator NAME`` for each aten operator cnncost does not cost."""
+    out: set[str] = set()
+    for r in _layers(report):
+        functions = _functions(r)
+        if functions is None:
+            out.add(f"op {r.op}")
+            continue
+        module = r.args.get("module")
+        if module in TORCH_MODULES:
+            out.add(f"module {module}")
+        out.update(f"call {name}" for name in functions)
+    out.update(f"operator {name}" for name in report.unknown_ops)
+    return frozenset(out)
+
+
+#: What the tests hold every tool's prediction to, exactly, against the tool run for real
+#: (tests/test_conventions.py, tests/test_coverage.py: the bundled networks, hand-made modules, a ConvNeXt-like
+#: module; tests/test_coverage.py asserts every kind here occurs in a network checked that way).
+_PROVEN_EVERYWHERE = frozenset(
+    {
+        *(
+            f"op {op}"
+            for op in _words(
+                """
+                conv linear bn relu relu6 leaky_relu gelu silu hardswish hardsigmoid tanh sigmoid softmax lrn maxpool
+                avgpool global_avgpool global_maxpool adaptive_avgpool flatten dropout zero_pad add multiply concat
+                """
+            )
+        ),
+        *(
+            f"call {name}"
+            for name in _words(
+                """
+                torch.Tensor.add torch.Tensor.add_ torch.Tensor.mul torch.add torch.cat torch.nn.functional.conv2d
+                torch.nn.functional.linear torch.nn.functional.layer_norm torch.nn.functional.relu
+                torch.nn.functional.max_pool2d torch.nn.functional.adaptive_avg_pool2d
+                """
+            )
+        ),
+        "module Linear",
+        "module LayerNorm",
+    }
+)
+
+
+#: Per tool, the kinds (see ``kinds``) its prediction is proven for.
+PROVEN: Mapping[str, frozenset[str]] = MappingProxyType({key: _PROVEN_EVERYWHERE for key in _RULES})
+
+
 # ------------------------------------------------------------------------------------------------ predictions
 
 
@@ -474,6 +607,7 @@ def predict(report: Report, key: str, *, training: bool = False) -> PeerCount:
         f"operator {n}" for n in sorted(report.unknown_ops) if any(word in n for word in words)
     )
     ours = report.totals.macs if tool.scope == "batch" else report.totals.macs // batch
+    uncovered = tuple(sorted(kinds(report) - PROVEN[key]))
     return PeerCount(
         peer=tool,
         count=sum(tally.parts.values()),
@@ -482,6 +616,7 @@ def predict(report: Report, key: str, *, training: bool = False) -> PeerCount:
         unmodeled=tuple(dict.fromkeys(tally.unmodeled)),
         assumed=tuple(dict.fromkeys(tally.assumed)),
         training=training,
+        uncovered=uncovered,
     )
 
 
@@ -491,18 +626,24 @@ def predict_all(report: Report, *, training: bool = False) -> tuple[PeerCount, .
 
 
 def describe(count: PeerCount) -> dict[str, Any]:
-    """A prediction as plain data (for JSON)."""
+    """A prediction as plain data (for JSON). When the tool's number is not predicted, ``count``, ``ratio`` are
+    null and ``parts`` empty, ``predicted`` is false and ``not_predicted`` says why in one line (a kind of layer,
+    call or operator no test proves the rule for, listed in ``uncovered``; or a row the rule does not model,
+    listed in ``unmodeled``)."""
     return {
         "tool": count.peer.tool,
         "key": count.peer.key,
         "reports": count.peer.reports,
         "unit": count.peer.unit,
         "scope": count.peer.scope,
-        "count": count.count,
+        "count": count.value,
+        "predicted": count.predicted,
+        "not_predicted": count.why_not,
         "ours": count.ours,
-        "ratio": count.ratio,
-        "parts": dict(count.parts),
+        "ratio": count.ratio if count.predicted else None,
+        "parts": dict(count.parts) if count.predicted else {},
         "exact": count.exact,
+        "uncovered": list(count.uncovered),
         "unmodeled": list(count.unmodeled),
         "assumed": list(count.assumed),
         "training": count.training,

@@ -151,15 +151,22 @@ def _scope(count: PeerCount, batch: int) -> str:
     return f"batch of {batch}"
 
 
+def _number(p: PeerCount) -> str:
+    """The tool's number, or "not predicted *" where no test proves the rule for everything in the network."""
+    return num.integer(p.count) if p.predicted else "not predicted *"
+
+
 def peer_lines(report: Report, peers: Sequence[PeerCount], *, width: int = 120, color: bool = False) -> list[str]:
     """The tools table: the number each reports for this network (exact, then short), what it counts, its ratio
-    to our MACs on the same scope and why it differs. A starred number leaves out what the notes below name."""
+    to our MACs on the same scope and why it differs. Where no number can be stood by — a kind of layer, call or
+    operator no test proves the tool's rule for, or a row the rule does not model — the row says "not predicted"
+    and a note below says why: never a number."""
     rows = [
         [
             p.peer.tool,
-            num.integer(p.count) + ("" if p.exact else " *"),
+            _number(p),
             f"{p.peer.unit}, {_scope(p, report.batch)}",
-            num.ratio(p.count, p.ours),
+            num.ratio(p.count, p.ours) if p.predicted else "—",
             p.peer.reason,
         ]
         for p in peers
@@ -173,9 +180,9 @@ def peer_lines(report: Report, peers: Sequence[PeerCount], *, width: int = 120, 
     ]
     lines = grid(columns, rows, width=width, color=color)
     for p in peers:
-        for note in p.unmodeled:
-            lines += wrap_line(f"* {p.peer.tool}: not modeled, not in the number: {note}", width, "dim", color)
-        for note in p.assumed:
+        if not p.predicted:
+            lines += wrap_line(f"* {p.peer.tool}: not predicted: {p.why_not}", width, "dim", color)
+        for note in p.assumed if p.predicted else ():
             lines += wrap_line(f"{p.peer.tool}: {note}", width, "dim", color)
     how = "; ".join(f"{p.peer.tool}: {p.peer.reports}" for p in peers)
     lines += wrap_line(f"numbers as read from: {how}", width, "dim", color)
@@ -218,7 +225,9 @@ def render_explain(
 
 
 def explain_dict(report: Report, *, depth: int | None = None, training: bool = False) -> dict[str, Any]:
-    """``cnncost explain --format json``: categories per row and in total, and every tool's number."""
+    """``cnncost explain --format json``: categories per row and in total, and every tool's number — ``count``
+    null, ``predicted`` false and ``not_predicted`` the one-line reason where it is not predicted
+    (``cnncost.analysis.conventions.describe``)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
@@ -251,8 +260,8 @@ def explain_markdown(report: Report, *, depth: int | None = None, training: bool
     lines += ["", "| tool | reports | number | × our MACs | why it differs |", "|---|---|---|---|---|"]
     for p in predict_all(report, training=training):
         lines.append(
-            f"| {p.peer.tool} | `{p.peer.reports}` | {num.integer(p.count)}{'' if p.exact else ' *'} | "
-            f"{num.ratio(p.count, p.ours)} | {p.peer.reason} |"
+            f"| {p.peer.tool} | `{p.peer.reports}` | {_number(p) if p.predicted else f'not predicted: {p.why_not}'} | "
+            f"{num.ratio(p.count, p.ours) if p.predicted else '—'} | {p.peer.reason} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import importlib
 import importlib.util
+import inspect
 import itertools
 import math
 import sys
@@ -64,6 +65,18 @@ from cnncost.ir import Shape
 from cnncost.ops import describes, get_op, reverse_op
 from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, aten_cost, call_cost, quick_words
 from cnncost.spec.limits import MAX_BATCH
+from cnncost.torch.guard import (
+    DATA_DEPENDENT_OPS,
+    DEFAULT_TIMEOUT,
+    USER_MODULES,
+    AllocationGuard,
+    check_max_memory,
+    check_timeout,
+    gib,
+    module_bytes,
+    prepare_dispatch,
+    user_code,
+)
 
 #: Default input for ``--module`` models when no ``--input-shape`` is given (torch's C, H, W order).
 DEFAULT_INPUT_SHAPE = (3, 224, 224)
@@ -255,6 +268,7 @@ class _Observer:
         self.unknown: Counter[str] = Counter()
         self.module_paths = {path for path, _ in model.named_modules()}
         self.quiet = False  # inside our own hooks: their tensor calls are not the model's
+        self.failed_op: str | None = None  # the aten operator that raised, if one did under observation
 
     # ---------------------------------------------------------------- rows
 
@@ -587,12 +601,17 @@ class _FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unu
                     result = func(*args, **kwargs)
                 quick = call_cost(call.name, args, result)
             if quick is None:
+                prepare_dispatch()
                 with _DispatchMode(self.observer):
                     result = func(*args, **kwargs)
             else:
                 call.cost = quick
         except BaseException:
             self.observer.call = None
+            if self.observer.failed_op is None:
+                word = call.name.rsplit(".", 1)[-1].strip("_")
+                bool_index = word == "getitem" and _bool_index(args)
+                self.observer.failed_op = "index" if bool_index else word
             raise
         self.observer.end_call(call, result)
         return result
@@ -637,7 +656,11 @@ class _DispatchMode(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,unu
         self.observer = observer
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
-        out = func(*args, **(kwargs or {}))
+        try:
+            out = func(*args, **(kwargs or {}))
+        except Exception:
+            self.observer.failed_op = func._overloadpacket.__name__
+            raise
         self.observer.aten(func, args, out)
         return out
 
@@ -754,12 +777,21 @@ def analyze_module(
     name: str | None = None,
     description: str | None = None,
     source: str | None = None,
+    timeout: float | None = None,
+    real_forward: bool = False,
+    max_memory: int | None = None,
 ) -> Report:
     """Analyze ``model`` for an input of ``input_shape`` per image (torch's order: ``(C, H, W)``, or
     ``(features,)``) and ``batch`` images: a :class:`Report` like a spec's (see the module docstring).
 
     The model is not run and not changed: a meta copy of it is (no weights allocated, no arithmetic). Rows are the
     modules that ran, in pre-order, with shapes ``(H, W, C)`` / ``(N,)``; MACs and other ops cover the batch.
+
+    ``real_forward`` instead runs ``model`` itself (real weights, on the CPU, in eval mode, without autograd) on
+    a random input, observed the same way: for models the meta device cannot run (detection models, whose
+    shapes depend on tensor values). The report's description says so and names the operators with
+    data-dependent output shapes that ran; what they keep depends on the random weights. Everything that run
+    allocates is bounded by ``max_memory`` bytes (default 2 GiB). ``timeout`` bounds the forward in seconds.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"analyze_module needs a torch.nn.Module, not {type(model).__name__}")
@@ -769,24 +801,28 @@ def analyze_module(
     if not 1 <= batch <= MAX_BATCH:
         raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
     shown_name = name or type(model).__name__
-    work = meta_copy(model)
-    work.eval()
-    _shortcut_known(work)
-    observer = _Observer(work, batch, shown_name)
-    x = torch.empty((batch, *dims), device="meta")
-    try:
-        # Tensors the forward creates without a device (torch.ones(...)) are made on the meta device too.
-        meta = torch.device("meta")
-        with _hooks(work, observer), torch.no_grad(), meta, _FunctionMode(observer):
-            work(x)
-    except CnnCostError:
-        raise
-    except Exception as exc:
-        raise ShapeError(
-            f"the model fails on the meta device on an input of shape {(batch, *dims)}: {_first_line(exc)}",
-            hint="check the input shape (C,H,W) the model expects; a model whose forward reads tensor values "
-            "(.item(), data-dependent branches) cannot be analyzed without running it",
-        ) from None
+    what = f"the forward of {shown_name}"
+    if real_forward:
+        observer, said = _real_forward(model, dims, batch, shown_name, timeout, check_max_memory(max_memory))
+        description = f"{description or f'PyTorch module {type(model).__qualname__}'}; {said}"
+    else:
+        work = meta_copy(model)
+        work.eval()
+        _shortcut_known(work)
+        observer = _Observer(work, batch, shown_name)
+        x = torch.empty((batch, *dims), device="meta")
+        try:
+            # Tensors the forward creates without a device (torch.ones(...)) are made on the meta device too.
+            meta = torch.device("meta")
+            with user_code(what, timeout), _hooks(work, observer), torch.no_grad(), meta, _FunctionMode(observer):
+                work(x)
+        except CnnCostError:
+            raise
+        except Exception as exc:
+            raise ShapeError(
+                f"the model fails on the meta device on an input of shape {(batch, *dims)}: {_first_line(exc)}",
+                hint=_meta_failure_hint(work, observer),
+            ) from None
     records = observer.records()
     layers = [r for r in records if r.is_layer]
     return Report(
@@ -801,23 +837,193 @@ def analyze_module(
     )
 
 
+def _bool_index(args: Sequence[Any]) -> bool:
+    index = args[1] if len(args) > 1 else None
+    items = index if isinstance(index, (list, tuple)) else (index,)
+    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items)
+
+
+def _stray_tensors(model: nn.Module) -> list[str]:
+    """Tensors a model keeps as plain attributes (not parameters or buffers): a meta copy leaves them on their
+    device, so the meta forward mixes devices."""
+    found: list[str] = []
+    for path, module in model.named_modules():
+        for key, value in vars(module).items():
+            if key.startswith("_parameters") or key in ("_buffers", "_modules"):
+                continue
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            if any(isinstance(v, torch.Tensor) and v.device.type != "meta" for v in items):
+                found.append(f"{path}.{key}" if path else key)
+    return found
+
+
+def _meta_failure_hint(work: nn.Module, observer: _Observer) -> str:
+    rerun = "run it for real on the CPU with random weights: --real-forward (real_forward=True)"
+    failed = observer.failed_op
+    if failed == "_local_scalar_dense":
+        return (
+            "its forward reads tensor values (.item(), data-dependent branches): it cannot be analyzed without "
+            f"running it; {rerun}"
+        )
+    if failed is not None and (failed in DATA_DEPENDENT_OPS or failed in ("index", "unique")):
+        return (
+            f"operator aten.{failed} gives an output whose shape depends on tensor values, which the meta device "
+            f"cannot know; {rerun}"
+        )
+    stray = _stray_tensors(work)
+    if stray:
+        listed = ", ".join(stray[:3]) + (f" and {len(stray) - 3} more" if len(stray) > 3 else "")
+        return (
+            f"the model keeps tensors that are not parameters or buffers ({listed}); they stay on the CPU "
+            f"while its copy runs on the meta device — {rerun}"
+        )
+    return (
+        "check the input shape (C,H,W) the model expects; a model whose forward reads tensor values "
+        f"(.item(), data-dependent branches) cannot be analyzed without running it — {rerun}"
+    )
+
+
+def _real_forward(
+    model: nn.Module, dims: tuple[int, ...], batch: int, shown_name: str, timeout: float | None, limit: int
+) -> tuple[_Observer, str]:
+    """Run ``model`` itself on a random CPU input under the observer; what to say about it in the report."""
+    if any(t.device.type == "meta" for t in itertools.chain(model.parameters(), model.buffers())):
+        raise UsageError(
+            "a real forward needs a model with real weights, and this one is on the meta device",
+            hint="build it without torch.device('meta'), or give a MODULE:CALLABLE target",
+        )
+    size = module_bytes(model)
+    if size > limit:
+        raise LimitError(
+            f"{shown_name} holds {gib(size)} of parameters and buffers, over the {gib(limit)} bound",
+            hint="raise the bound with --max-memory GIB",
+        )
+    was_training = model.training
+    model.eval()
+    observer = _Observer(model, batch, shown_name)
+    guard = AllocationGuard(limit - size, f"the real forward of {shown_name}")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand((batch, *dims), generator=generator)
+    try:
+        with (
+            user_code(f"the forward of {shown_name}", timeout),
+            _hooks(model, observer),
+            torch.no_grad(),
+            guard,
+            _FunctionMode(observer),
+        ):
+            model(x)
+    except CnnCostError:
+        raise
+    except Exception as exc:
+        raise ShapeError(
+            f"the model fails on the CPU on a random input of shape {(batch, *dims)}: {_first_line(exc)}",
+            hint="check the input shape (C,H,W) the model expects",
+        ) from None
+    finally:
+        model.train(was_training)
+    dependent = ", ".join(f"aten.{n} ×{c}" for n, c in sorted(guard.data_dependent.items()))
+    said = (
+        f"run for real on the CPU with random weights and a random input ({gib(size + guard.total)} allocated); "
+        + (
+            "data-dependent operators (their output shape, or a value read by .item(), depends on tensor values), "
+            f"so what follows them holds for this input only: {dependent}"
+            if dependent
+            else "no data-dependent operator ran"
+        )
+    )
+    return observer, said
+
+
+def analyze_target(
+    target: str,
+    input_shape: Sequence[int] = DEFAULT_INPUT_SHAPE,
+    *,
+    batch: int = 1,
+    name: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    real_forward: bool = False,
+    max_memory: int | None = None,
+) -> Report:
+    """Build the model ``target`` names (:func:`load_module_target`) and analyze it (:func:`analyze_module`),
+    all of its own code — import, build, forward — within ``timeout`` seconds together.
+
+    With ``real_forward`` the model runs for real (see :func:`analyze_module`): built on the meta device first
+    to weigh its parameters and buffers, refused over ``max_memory`` bytes (default 2 GiB) before anything is
+    allocated, then built a second time with real tensors (the description says so)."""
+    timeout = check_timeout(timeout)
+    limit = check_max_memory(max_memory)
+    dims = _input_shape(input_shape)
+    with user_code(f"{target} (import, build and forward)", timeout):
+        return _analyze_target(target, dims, batch, name, timeout, real_forward, limit)
+
+
+def _analyze_target(
+    target: str,
+    dims: tuple[int, ...],
+    batch: int,
+    name: str | None,
+    timeout: float | None,
+    real_forward: bool,
+    limit: int,
+) -> Report:
+    notes: list[str] = []
+    model = load_module_target(target, timeout=timeout, max_memory=limit, notes=notes)
+    if real_forward and any(t.device.type == "meta" for t in itertools.chain(model.parameters(), model.buffers())):
+        size = module_bytes(model)
+        if size > limit:
+            raise LimitError(
+                f"{target} holds {gib(size)} of parameters and buffers, over the {gib(limit)} bound",
+                hint="raise the bound with --max-memory GIB",
+            )
+        model = load_module_target(target, meta=False, timeout=timeout, max_memory=limit)
+        notes.append(f"{target}() was built a second time with real tensors ({gib(size)}) for the real forward")
+    described = f"PyTorch module {type(model).__qualname__}" + "".join(f"; {n}" for n in notes)
+    return analyze_module(
+        model,
+        dims,
+        batch=batch,
+        name=name or target,
+        description=described,
+        source=target,
+        timeout=timeout,
+        real_forward=real_forward,
+        max_memory=limit,
+    )
+
+
 # --------------------------------------------------------------------------------------- loading a model
 
 
-def load_module_target(target: str, *, meta: bool = True) -> nn.Module:
+def load_module_target(
+    target: str,
+    *,
+    meta: bool = True,
+    timeout: float | None = None,
+    max_memory: int | None = None,
+    notes: list[str] | None = None,
+) -> nn.Module:
     """Build the model named by ``target``: ``package.module:callable`` (a function or class called with no
-    arguments, or an ``nn.Module`` instance), ``path/to/file.py:callable``, or ``torchvision:resnet50`` (a
-    torchvision model builder, random weights, nothing downloaded).
+    arguments, or an ``nn.Module`` instance), ``path/to/file.py:callable``, or ``torchvision:NAME`` (any model of
+    torchvision's registry — classification, segmentation, detection, video, … — built with ``weights=None`` and
+    ``weights_backbone=None``: random weights, nothing downloaded).
 
     Under ``meta`` (the default) the callable runs inside ``torch.device("meta")``, so the model's parameters
-    take no memory and no time to initialize; a callable that fails there (one that loads weights or reads
-    tensor values while building) is simply called again normally.
+    take no memory and no time to initialize. A callable that fails there (one that loads weights or reads
+    tensor values while building) is called a second time with real tensors — the one case it runs twice; a
+    line saying so and why is appended to ``notes`` — and that build stops with a one-line
+    :class:`LimitError` as soon as it has allocated more than ``max_memory`` bytes (default 2 GiB).
+
+    The user's code (import, call) runs under :func:`cnncost.torch.guard.user_code`: its printing goes to
+    stderr, ``sys.exit()`` becomes an error, and it is interrupted after ``timeout`` seconds (None: no limit).
 
     Raises a one-line cnncost error for a malformed target, a module that cannot be imported, a missing
     attribute, a callable that fails, and a result that is not an ``nn.Module``.
     """
     if not isinstance(target, str):
         raise TypeError(f"target must be a string such as 'torchvision:resnet50', not {target!r}")
+    timeout = check_timeout(timeout)
+    limit = check_max_memory(max_memory)
     module_name, sep, attr = target.partition(":")
     module_name, attr = module_name.strip(), attr.strip()
     if not sep or not module_name or not attr:
@@ -825,8 +1031,14 @@ def load_module_target(target: str, *, meta: bool = True) -> nn.Module:
             f"'{target}' is not MODULE:CALLABLE",
             hint="e.g. torchvision:resnet50, mypackage.models:build_model or path/to/model.py:Net",
         )
-    module = _import(module_name, attr)
-    obj = _attribute(module, module_name, attr)
+    with user_code(f"importing {module_name}", timeout):
+        if module_name == "torchvision":
+            obj: Any = _torchvision_builder(attr)
+        else:
+            if not (module_name.endswith(".py") or "/" in module_name or "\\" in module_name):
+                USER_MODULES.add(module_name)
+            module = _import(module_name, attr)
+            obj = _attribute(module, module_name, attr)
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
@@ -837,18 +1049,19 @@ def load_module_target(target: str, *, meta: bool = True) -> nn.Module:
     built = None
     if meta:
         try:  # parameters made on the meta device: nothing allocated, no initialization run
-            with torch.device("meta"):
+            with user_code(f"calling {target}()", timeout), torch.device("meta"):
                 built = obj()
-        except Exception:
-            built = None  # it needs real tensors while building (loads weights, reads values): build it normally
-    if built is None:
-        try:
-            built = obj()
+        except CnnCostError:
+            raise
         except Exception as exc:
-            raise CnnCostError(
-                f"calling {target}() failed: {_first_line(exc)}",
-                hint="the callable must build the model with no arguments (wrap it in a small function)",
-            ) from None
+            # It needs real tensors while building (loads weights, reads values): build it again, normally.
+            if notes is not None:
+                notes.append(
+                    f"{target}() was called twice: on the meta device it failed ({_first_line(exc)}), "
+                    "so it was built again with real tensors"
+                )
+    if built is None:
+        built = build_real(obj, target, timeout=timeout, max_memory=limit)
     if not isinstance(built, nn.Module):
         raise CnnCostError(
             f"{target}() returned a {type(built).__name__}, not a torch.nn.Module",
@@ -857,18 +1070,49 @@ def load_module_target(target: str, *, meta: bool = True) -> nn.Module:
     return built
 
 
+def build_real(obj: Callable[[], Any], target: str, *, timeout: float | None, max_memory: int) -> Any:
+    """Call ``obj()`` with real tensors, under the user-code guard and an allocation bound."""
+    try:
+        with user_code(f"calling {target}()", timeout), AllocationGuard(max_memory, f"building {target}()"):
+            return obj()
+    except CnnCostError:
+        raise
+    except Exception as exc:
+        raise CnnCostError(
+            f"calling {target}() failed: {_first_line(exc)}",
+            hint="the callable must build the model with no arguments (wrap it in a small function)",
+        ) from None
+
+
+def _torchvision_builder(name: str) -> Callable[[], Any]:
+    """torchvision's builder of model ``name`` from its registry, bound to no weights at all (random weights;
+    only the arguments the builder accepts)."""
+    try:
+        import torchvision.models  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise MissingDependencyError(
+            "torchvision is not installed", hint="install it with: pip install torchvision"
+        ) from None
+    models: Any = torchvision.models
+    names = list(models.list_models())
+    if name not in names:
+        raise NotFoundError(
+            f"torchvision has no model '{name}'",
+            hint=suggest(name, names) or "see torchvision.models.list_models() for the names",
+        )
+    builder = models.get_model_builder(name)
+    accepted = inspect.signature(builder).parameters
+    kwargs = {key: None for key in ("weights", "weights_backbone") if key in accepted}
+
+    def build() -> Any:
+        return builder(**kwargs)
+
+    return build
+
+
 def _import(module_name: str, attr: str) -> ModuleType:
     if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
         return _import_file(Path(module_name))
-    if module_name == "torchvision":
-        try:
-            import torchvision.models  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise MissingDependencyError(
-                "torchvision is not installed", hint="install it with: pip install torchvision"
-            ) from None
-        models: ModuleType = torchvision.models
-        return models
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -897,8 +1141,10 @@ def _import_file(path: Path) -> ModuleType:
     sys.modules[unique] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except BaseException as exc:
         sys.modules.pop(unique, None)
+        if not isinstance(exc, Exception):
+            raise  # sys.exit(), the deadline, Ctrl-C: the caller's guard says what it was
         raise CnnCostError(f"importing {path} failed: {_first_line(exc)}", file=str(path)) from None
     return module
 
