@@ -324,14 +324,10 @@ def bench_markdown(results: Sequence[BenchResult]) -> str:
 def bench_text(
     results: Sequence[BenchResult], *, fmt: str = "table", width: int = 120, color: bool = False, wide: bool = False
 ) -> str:
-    """``cnncost bench`` output in any format (``table``, ``json``, ``csv``, ``markdown``)."""
-    if fmt == "json":
-        return bench_json(results)
-    if fmt == "csv":
-        return bench_csv(results)
-    if fmt == "markdown":
-        return bench_markdown(results)
-    return bench_table(results, width=width, color=color, wide=wide)
+    """``cnncost bench`` output in any format (``render("bench", …)``)."""
+    from cnncost.render import render
+
+    return render("bench", results, fmt, width=width, color=color, wide=wide)
 
 
 # ---------------------------------------------------------------------------------------------- progress

@@ -225,7 +225,7 @@ def render_explain(
     table = category_layout(report, depth=depth, width=width, color=color)
     lines += table.lines
     if table.dropped:
-        lines += dropped_lines(table.dropped, width, color)
+        lines += ["", *dropped_lines(table.dropped, width, color)]
     lines.append("")
     lines += total_lines(report, color=color)
     if report.unknown_ops:
@@ -265,6 +265,11 @@ def explain_dict(report: Report, *, depth: int | None = None, training: bool = F
     }
 
 
+def explain_json(report: Report, *, depth: int | None = None, training: bool = False) -> str:
+    """``cnncost explain --format json``: ``explain_dict`` written like every command's JSON (shapes on one line)."""
+    return dumps(explain_dict(report, depth=depth, training=training))
+
+
 def explain_markdown(report: Report, *, depth: int | None = None, training: bool = False) -> str:
     """``cnncost explain --format markdown``: the two tables as GitHub Markdown."""
     totals = category_totals(report)
@@ -294,17 +299,14 @@ def explain_text(
     training: bool = False,
     wide: bool = False,
 ) -> str:
-    """``cnncost explain`` in any format (``table``, ``json``, ``markdown``; ``csv``: the category rows)."""
-    if fmt == "json":
-        return dumps(explain_dict(report, depth=depth, training=training))
-    if fmt == "markdown":
-        return explain_markdown(report, depth=depth, training=training)
-    if fmt == "csv":
-        return _csv(report, depth)
-    return render_explain(report, depth=depth, width=width, color=color, training=training, wide=wide)
+    """``cnncost explain`` in any format (``render("explain", …)``; ``csv``: the category rows)."""
+    from cnncost.render import render
+
+    return render("explain", report, fmt, width=width, color=color, wide=wide, depth=depth, training=training)
 
 
-def _csv(report: Report, depth: int | None) -> str:
+def explain_csv(report: Report, *, depth: int | None = None, training: bool = False) -> str:
+    """``cnncost explain --format csv``: one row per layer (or block) with its cost by category, then the total."""
     import csv
     import io
 
