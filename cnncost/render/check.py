@@ -42,8 +42,9 @@ def tolerance_text(result: Result) -> str:
     return f"{text} rounded" if result.figure.rounded else text
 
 
-#: The order a narrow terminal drops columns of the check table (the JSON and --wide keep them all).
-DROP_ORDER = ("source", "tolerance")
+#: The order a narrow terminal gives up columns of the check table (the JSON and --wide keep them all): the
+#: source first moves below the table (the column keeps a number, ``src``), then the tolerance goes, then ``src``.
+DROP_ORDER = ("source", "tolerance", "src")
 
 
 def status_style(status: str) -> str | None:
@@ -54,23 +55,30 @@ def status_style(status: str) -> str | None:
 def render_check(report: CheckReport, *, width: int = 120, color: bool = False, wide: bool = False) -> str:
     """The check table, the notes on every row that did not simply pass, and a one-line summary.
 
-    At a narrow width the source and then the tolerance column go (``DROP_ORDER``), and a line says so."""
+    At a narrow width columns give way in ``DROP_ORDER``, and a line under the table says which went."""
     if wide:
         width = FULL_WIDTH
-    columns = [
-        Column("network"),
-        Column("figure", flexible=True, min_width=14, whole_words=True),
-        Column("documented", "right"),
-        Column("computed", "right"),
-        Column("deviation", "right"),
-        Column("tolerance", "right", drop=DROP_ORDER.index("tolerance")),
-        Column("source", flexible=True, min_width=16, drop=DROP_ORDER.index("source")),
-        Column("status", style=status_style),
-    ]
-    rows = []
-    for r in report.results:
-        status = r.status
-        rows.append(
+    sources = list(dict.fromkeys(r.figure.source for r in report.results))
+
+    def columns(numbered: bool) -> list[Column]:
+        last = (
+            Column("src", "right", drop=DROP_ORDER.index("src"))
+            if numbered
+            else Column("source", flexible=True, min_width=16, drop=DROP_ORDER.index("source"))
+        )
+        return [
+            Column("network", flexible=True, min_width=10),  # a long name wraps after a hyphen or a dot
+            Column("figure", flexible=True, min_width=14, whole_words=True),
+            Column("documented", "right"),
+            Column("computed", "right"),
+            Column("deviation", "right"),
+            Column("tolerance", "right", drop=DROP_ORDER.index("tolerance")),
+            last,
+            Column("status", style=status_style),
+        ]
+
+    def rows(numbered: bool) -> list[list[str]]:
+        return [
             [
                 r.figure.network,
                 r.figure.label,
@@ -78,12 +86,25 @@ def render_check(report: CheckReport, *, width: int = 120, color: bool = False, 
                 value_text(r.computed),
                 deviation_text(r),
                 tolerance_text(r),
-                r.figure.source,
-                status,
+                str(sources.index(r.figure.source) + 1) if numbered else r.figure.source,
+                r.status,
             ]
-        )
-    table = layout(columns, rows, width=width, color=color) if rows else Layout([], [])
-    lines = list(table.lines)
+            for r in report.results
+        ]
+
+    table = layout(columns(False), rows(False), width=width, color=color) if report.results else Layout([], [])
+    below: list[str] = []
+    dropped = table.dropped
+    if "source" in table.dropped:
+        table = layout(columns(True), rows(True), width=width, color=color)
+        if "src" not in table.dropped:  # the sources, numbered, under the table
+            dropped = table.dropped
+            below = ["", *wrap_line("sources:", width)]
+            for n, source in enumerate(sources, start=1):
+                below += wrap_line(f"{n:>{len(str(len(sources)))}}  {source}", width)
+        else:
+            dropped = ["source", "tolerance"]
+    lines = [*table.lines, *below]
     notes = [r for r in report.results if r.status != PASS]
     if notes:
         lines.append("")
@@ -91,9 +112,9 @@ def render_check(report: CheckReport, *, width: int = 120, color: bool = False, 
             lines += wrap_line(
                 f"{r.status}: {r.figure.network} · {r.figure.label}: {r.note}", width, status_style(r.status), color
             )
-    if table.dropped:
+    if dropped:
         lines.append("")
-        lines += dropped_lines(table.dropped, width, color)
+        lines += dropped_lines(dropped, width, color)
     if report.unchecked:
         lines.append("")
         lines += wrap_line("no documented figures: " + ", ".join(report.unchecked), width)

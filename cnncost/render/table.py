@@ -13,6 +13,7 @@ renderers whose tables are small.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,16 +78,28 @@ class Layout:
     dropped: list[str]
 
 
+#: A figure and its SI prefix or unit (``19.4 M``, ``4.09 G``): free text never wraps between the two.
+_FIGURE_UNIT = re.compile(r"(\d) ([kMGTPE]\b)")
+
+
+def _fold(text: str, width: int, *, break_long_words: bool = True) -> list[str]:
+    """``textwrap.wrap`` that keeps a figure and its SI prefix together (``19.4 M``) and returns one line at least."""
+    glued = _FIGURE_UNIT.sub("\\1\u00a0\\2", text)
+    lines = textwrap.wrap(glued, width, break_on_hyphens=False, break_long_words=break_long_words) or [""]
+    return [line.replace("\u00a0", " ") for line in lines] if glued != text else lines
+
+
 def wrap_cell(text: str, width: int, *, whole_words: bool = False) -> list[str]:
-    """``text`` folded to ``width``: at spaces; a word still too long (a layer path) after a dot; else anywhere
+    """``text`` folded to ``width``: at spaces; a word still too long (a layer path, a name) after a dot or a
+    hyphen; else anywhere
     (never with ``whole_words``: such a word overflows rather than being cut)."""
-    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+    lines = _fold(text, width, break_long_words=False)
     if whole_words:
         return lines
     out: list[str] = []
     for line in lines:
         while len(line) > width:
-            cut = line.rfind(".", 0, width) + 1 or width
+            cut = max(line.rfind(".", 0, width), line.rfind("-", 0, width)) + 1 or width
             out.append(line[:cut])
             line = line[cut:]
         out.append(line)
@@ -239,7 +252,7 @@ def join(lines: Iterable[str]) -> str:
 
 def wrap_line(text: str, width: int, style: str | None = None, color: bool = False) -> list[str]:
     """A free-text line folded at spaces to ``width``."""
-    return [styled(line, style, color) for line in textwrap.wrap(text, width, break_on_hyphens=False) or [""]]
+    return [styled(line, style, color) for line in _fold(text, width)]
 
 
 # ------------------------------------------------------------------------------- rich, for small tables
@@ -403,6 +416,18 @@ def render_ops(ops: Sequence[Mapping[str, Any]], *, width: int = 120, color: boo
         for op in ops
     ]
     return join(grid(columns, rows, width=width, color=color))
+
+
+def library_table(reports: Sequence[Summary], *, width: int = 120, color: bool = False) -> str:
+    """``cnncost list`` as a table (the seam's name for ``render_library``)."""
+    return render_library(reports, width=width, color=color)
+
+
+def ops_table(ops: Sequence[Any], *, width: int = 120, color: bool = False) -> str:
+    """``cnncost ops`` as a table: the registry's entries (``OpDef``) through ``op_rows`` to ``render_ops``."""
+    from cnncost.render.formats import op_rows
+
+    return render_ops(op_rows(ops), width=width, color=color)
 
 
 def _argument_text(arg: Mapping[str, Any]) -> str:
