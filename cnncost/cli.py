@@ -107,6 +107,12 @@ FormatOption = Annotated[
     Format,
     typer.Option("--format", "-f", case_sensitive=False, help="output format (json, csv: machine-readable)"),
 ]
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="tables at full width whatever the terminal: no column left out, no text wrapped"
+    ),
+]
 
 
 # ----------------------------------------------------------------------------------- parsing helpers
@@ -253,6 +259,7 @@ def list_networks(
         typer.Argument(help="only networks whose name matches (a substring or a glob: 'resnet*')", show_default=False),
     ] = None,
     fmt: FormatOption = Format.table,
+    wide: WideOption = False,
 ) -> None:
     """The bundled networks with a one-line description, parameters and MACs (per image)."""
     from cnncost import api, render
@@ -262,7 +269,7 @@ def list_networks(
         raise NotFoundError(
             f"no bundled network matches '{pattern}'", hint="run 'cnncost list' to see them all"
         )
-    show(lambda o: render.library_text(summaries, fmt=fmt.value, **o), fmt.value)
+    show(lambda o: render.render("library", summaries, fmt.value, wide=wide, **o), fmt.value)
 
 
 # ----------------------------------------------------------------------- any PyTorch model (--module)
@@ -393,6 +400,7 @@ def table(
             "--verify", help="build the network with PyTorch on the meta device and confirm every row (needs torch)"
         ),
     ] = False,
+    wide: WideOption = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
@@ -403,7 +411,9 @@ def table(
     report = _report_of(spec, module, input_shape, size, batch, sets, run)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
-    show(lambda o: render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **o), fmt.value)
+    show(
+        lambda o: render.render("report", report, fmt.value, wide=wide, depth=depth, verified=verified, **o), fmt.value
+    )
 
 
 @app.command()
@@ -431,6 +441,7 @@ def compare(
     timeout: TimeoutOption = 60.0,
     real_forward: RealForwardOption = False,
     max_memory: MaxMemoryOption = 2.0,
+    wide: WideOption = False,
 ) -> None:
     """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
     from cnncost import api, render
@@ -452,7 +463,7 @@ def compare(
         run = _module_options(timeout, real_forward, max_memory)
         reports += [api.analyze_module(m, shape, batch=batch, **run) for m in modules]
         comparison = compare_reports(reports, depth=depth)
-    show(lambda o: render.compare_text(comparison, fmt=fmt.value, **o), fmt.value)
+    show(lambda o: render.render("compare", comparison, fmt.value, wide=wide, **o), fmt.value)
 
 
 class CheckFormat(str, Enum):
@@ -477,12 +488,13 @@ def check(
         str | None,
         typer.Option("--junit", metavar="FILE", help="also write JUnit XML for CI systems (atomically)"),
     ] = None,
+    wide: WideOption = False,
 ) -> None:
     """Recompute every figure the sources document (the specs' 'documented:') and compare: exit 0 only when
     all pass (an explained deviation passes)."""
-    from cnncost import api
+    from cnncost import api, render
     from cnncost.atomic import check_writable, write_text
-    from cnncost.render.check import check_json, junit_xml, render_check
+    from cnncost.render.check import junit_xml
 
     if junit is not None:
         check_writable(junit)
@@ -494,7 +506,7 @@ def check(
         )
     if junit is not None:
         write_text(junit, junit_xml(report))
-    show(lambda o: check_json(report) if fmt is CheckFormat.json else render_check(report, **o), fmt.value)
+    show(lambda o: render.render("check", report, fmt.value, wide=wide, **o), fmt.value)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -515,24 +527,27 @@ def explain(
     timeout: TimeoutOption = 60.0,
     real_forward: RealForwardOption = False,
     max_memory: MaxMemoryOption = 2.0,
+    wide: WideOption = False,
 ) -> None:
     """Cost by category (conv and linear MACs, bias, batchnorm, activations, pooling, residual additions) per
     layer and in total, and the exact number torchvision, fvcore, FlopCounterMode, ptflops and torchinfo report
     for the same network, each with why it differs from ours."""
-    from cnncost.render.explain import explain_text
+    from cnncost import render
 
     run = _module_options(timeout, real_forward, max_memory)
     report = _report_of(spec, module, input_shape, size, batch, sets, run)
-    show(lambda o: explain_text(report, fmt=fmt.value, depth=depth, training=training, **o), fmt.value)
+    show(
+        lambda o: render.render("explain", report, fmt.value, wide=wide, depth=depth, training=training, **o), fmt.value
+    )
 
 
 @app.command()
-def ops(fmt: FormatOption = Format.table) -> None:
+def ops(fmt: FormatOption = Format.table, wide: WideOption = False) -> None:
     """The ops a spec may use, their arguments with defaults, and what each does."""
     from cnncost import render
     from cnncost.ops import all_ops
 
-    show(lambda o: render.ops_text(all_ops(), fmt=fmt.value, **o), fmt.value)
+    show(lambda o: render.render("ops", all_ops(), fmt.value, wide=wide, **o), fmt.value)
 
 
 @app.command()
@@ -609,11 +624,12 @@ def bench(
         typer.Option("--bandwidth", metavar="GB/S", help="memory bandwidth for --per-layer (default: known GPUs)"),
     ] = None,
     fmt: FormatOption = Format.table,
+    wide: WideOption = False,
 ) -> None:
     """Time real forward passes (random weights, nothing downloaded) against the device's peak. Needs PyTorch."""
-    from cnncost import api
+    from cnncost import api, render
     from cnncost.bench.config import config_from_options
-    from cnncost.render.bench import ProgressBar, bench_text
+    from cnncost.render.bench import ProgressBar
 
     config = config_from_options(
         device=device, batch=batch, precision=precision, channels_last=channels_last, compile=compile_,
@@ -622,7 +638,7 @@ def bench(
     )
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
         run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
-    show(lambda o: bench_text(run.results, fmt=fmt.value, **o), fmt.value)
+    show(lambda o: render.render("bench", run.results, fmt.value, wide=wide, **o), fmt.value)
     if run.interrupted:
         _State.interrupted = f"showing the {len(run.results)} run(s) that finished"
         raise typer.Exit(130)

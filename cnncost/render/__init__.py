@@ -7,8 +7,8 @@ strings only through ``cnncost.render.numbers``. Rich is imported by the table r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from cnncost.analysis.compare import Comparison
@@ -71,6 +71,137 @@ def verify_dict(result: Verified) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------- the seam
+
+
+class Formats(NamedTuple):
+    """How one kind of result becomes text in each output format: ``"module:function"`` names, imported only when
+    used (rich stays out of JSON and CSV), or ``None`` where the kind has no such format.
+
+    A table function is called ``f(result, width=…, color=…, **options)``, a data function ``f(result,
+    **options)``, with the keyword options its command passes (``depth``, ``verified``, ``training``); the formats
+    of one kind all take the same options.
+    """
+
+    table: str
+    json: str
+    csv: str | None = None
+    markdown: str | None = None
+
+
+#: Every command's renderers, by the kind of result it shows: adding a command or a format is one entry here.
+RENDERERS: dict[str, Formats] = {
+    "report": Formats(
+        "cnncost.render:report_table", "cnncost.render:report_json", "cnncost.render:report_csv",
+        "cnncost.render:report_markdown",
+    ),
+    "library": Formats(
+        "cnncost.render.table:library_table", "cnncost.render.formats:library_json",
+        "cnncost.render.formats:library_csv", "cnncost.render.formats:library_markdown",
+    ),
+    "ops": Formats(
+        "cnncost.render.table:ops_table", "cnncost.render.formats:ops_json", "cnncost.render.formats:ops_csv",
+        "cnncost.render.formats:ops_markdown",
+    ),
+    "compare": Formats(
+        "cnncost.render.compare:render_compare", "cnncost.render.compare:compare_json",
+        "cnncost.render.compare:compare_csv", "cnncost.render.compare:compare_markdown",
+    ),
+    "check": Formats("cnncost.render.check:render_check", "cnncost.render.check:check_json"),
+    "explain": Formats(
+        "cnncost.render.explain:render_explain", "cnncost.render.explain:explain_json",
+        "cnncost.render.explain:explain_csv", "cnncost.render.explain:explain_markdown",
+    ),
+    "bench": Formats(
+        "cnncost.render.bench:bench_table", "cnncost.render.bench:bench_json", "cnncost.render.bench:bench_csv",
+        "cnncost.render.bench:bench_markdown",
+    ),
+}
+
+
+def render(
+    kind: str,
+    result: Any,
+    fmt: str = "table",
+    *,
+    width: int = 120,
+    color: bool = False,
+    wide: bool = False,
+    **options: Any,
+) -> str:
+    """The one way a result becomes text: ``kind`` (a key of ``RENDERERS``) in ``fmt`` (one of ``FORMATS``).
+
+    ``width`` and ``color`` reach only the table; ``wide`` renders the table at full width (nothing wrapped,
+    nothing dropped), whatever the terminal.
+    """
+    import importlib
+
+    from cnncost.errors import UsageError
+
+    target = getattr(RENDERERS[kind], fmt, None) if fmt in FORMATS else None
+    if target is None:
+        offered = ", ".join(f for f in FORMATS if getattr(RENDERERS[kind], f))
+        raise UsageError(f"no {fmt} output for {kind}", hint=f"choose one of {offered}")
+    module, _, name = target.partition(":")
+    function: Callable[..., str] = getattr(importlib.import_module(module), name)
+    if fmt != "table":
+        return function(result, **options)
+    if wide:
+        from cnncost.render.table import FULL_WIDTH
+
+        width = FULL_WIDTH
+    return function(result, width=width, color=color, **options)
+
+
+# ------------------------------------------------------------------------------------------- the report
+
+
+def report_table(
+    report: Report,
+    *,
+    depth: int | None = None,
+    width: int = 120,
+    color: bool = False,
+    verified: Verified | None = None,
+    **_: Any,
+) -> str:
+    """``cnncost table`` as a table; a verification adds its line."""
+    from cnncost.render.table import join, render_report, wrap_line
+
+    text = render_report(report, depth=depth, width=width, color=color)
+    if verified is None:
+        return text
+    return text + join(wrap_line(verify_line(verified), width, None if verified.ok else "red", color))
+
+
+def report_json(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
+    """``cnncost table --format json``; a verification adds a ``verify`` key."""
+    from cnncost.render import formats
+
+    data = formats.report_dict(report, depth=depth)
+    if verified is not None:
+        data["verify"] = verify_dict(verified)
+    return formats.dumps(data)
+
+
+def report_csv(report: Report, *, depth: int | None = None, **_: Any) -> str:
+    """``cnncost table --format csv``: one row per layer, verified or not."""
+    from cnncost.render import formats
+
+    return formats.report_csv(report, depth=depth)
+
+
+def report_markdown(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
+    """``cnncost table --format markdown``; a verification adds its line."""
+    from cnncost.render import formats
+
+    text = formats.report_markdown(report, depth=depth)
+    return text + (f"\n{verify_line(verified)}\n" if verified is not None else "")
+
+
+# ------------------------------------------------------------------ the names the commands used before the seam
+
+
 def report_text(
     report: Report,
     *,
@@ -79,65 +210,28 @@ def report_text(
     width: int = 120,
     color: bool = False,
     verified: Verified | None = None,
+    wide: bool = False,
 ) -> str:
-    """``cnncost table`` in any format. A verification adds a line (table, Markdown) or a ``verify`` key (JSON);
-    CSV stays one row per layer."""
-    from cnncost.render import formats
-
-    if fmt == "json":
-        data = formats.report_dict(report, depth=depth)
-        if verified is not None:
-            data["verify"] = verify_dict(verified)
-        return formats.dumps(data)
-    if fmt == "csv":
-        return formats.report_csv(report, depth=depth)
-    if fmt == "markdown":
-        text = formats.report_markdown(report, depth=depth)
-        return text + (f"\n{verify_line(verified)}\n" if verified is not None else "")
-    from cnncost.render.table import join, render_report, wrap_line
-
-    text = render_report(report, depth=depth, width=width, color=color)
-    return text + (join(wrap_line(verify_line(verified), width)) if verified is not None else "")
+    """``cnncost table`` in any format (``render("report", …)``)."""
+    return render("report", report, fmt, width=width, color=color, wide=wide, depth=depth, verified=verified)
 
 
-def library_text(reports: Sequence[Summary], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
-    """``cnncost list`` in any format."""
-    from cnncost.render import formats
-
-    if fmt == "json":
-        return formats.library_json(reports)
-    if fmt == "csv":
-        return formats.library_csv(reports)
-    if fmt == "markdown":
-        return formats.library_markdown(reports)
-    from cnncost.render.table import render_library
-
-    return render_library(reports, width=width, color=color)
+def library_text(
+    reports: Sequence[Summary], *, fmt: str = "table", width: int = 120, color: bool = False, wide: bool = False
+) -> str:
+    """``cnncost list`` in any format (``render("library", …)``)."""
+    return render("library", reports, fmt, width=width, color=color, wide=wide)
 
 
-def ops_text(ops: Sequence[Any], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
-    """``cnncost ops`` (the op registry's entries) in any format."""
-    from cnncost.render import formats
-
-    if fmt == "json":
-        return formats.ops_json(ops)
-    if fmt == "csv":
-        return formats.ops_csv(ops)
-    if fmt == "markdown":
-        return formats.ops_markdown(ops)
-    from cnncost.render.table import render_ops
-
-    return render_ops(formats.op_rows(ops), width=width, color=color)
+def ops_text(
+    ops: Sequence[Any], *, fmt: str = "table", width: int = 120, color: bool = False, wide: bool = False
+) -> str:
+    """``cnncost ops`` (the op registry's entries) in any format (``render("ops", …)``)."""
+    return render("ops", ops, fmt, width=width, color=color, wide=wide)
 
 
-def compare_text(comparison: Comparison, *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
-    """``cnncost compare`` in any format."""
-    from cnncost.render import compare
-
-    if fmt == "json":
-        return compare.compare_json(comparison)
-    if fmt == "csv":
-        return compare.compare_csv(comparison)
-    if fmt == "markdown":
-        return compare.compare_markdown(comparison)
-    return compare.render_compare(comparison, width=width, color=color)
+def compare_text(
+    comparison: Comparison, *, fmt: str = "table", width: int = 120, color: bool = False, wide: bool = False
+) -> str:
+    """``cnncost compare`` in any format (``render("compare", …)``)."""
+    return render("compare", comparison, fmt, width=width, color=color, wide=wide)

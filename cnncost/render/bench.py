@@ -71,45 +71,16 @@ LAYER_FIELDS = (
 
 
 # ----------------------------------------------------------------------------------------- numbers as text
-# Time and rate figures (floats with a unit) are written here; counts go through cnncost.render.numbers.
+# Every figure becomes text through cnncost.render.numbers; these names stay for the renderers' readers.
 
-
-def ms(value: float) -> str:
-    """Milliseconds with three significant figures or more: ``0.0452``, ``1.23``, ``15.3``, ``1,234.5``."""
-    if value >= 100:
-        return f"{value:,.1f}"
-    if value >= 10:
-        return f"{value:.2f}"
-    if value >= 1:
-        return f"{value:.3f}"
-    return f"{value:.4f}"
-
-
-def rate(value: float) -> str:
-    """A per-second rate in SI form: ``21.00 k``; below 1000 with one decimal (``65.5``)."""
-    return num.si(value) if value >= 1000 else f"{value:.1f}"
-
-
-def tflops(value: float | None) -> str:
-    """TFLOP/s with three significant figures: ``0.00507``, ``0.412``, ``52.3``, ``650``."""
-    if value is None:
-        return num.NONE
-    if value >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
-
-
-def fraction(value: float | None, *, above: bool = False) -> str:
-    """A share of the peak or roofline: ``17.6%``; above the peak it ends in ``!`` (and is capped for width)."""
-    if value is None:
-        return num.NONE
-    if above:
-        return f"{100 * value:.0f}%!" if value < 100 else ">9999%!"
-    return f"{100 * value:.1f}%"
+ms = num.duration
+rate = num.rate
+tflops = num.sig3
+fraction = num.share
 
 
 def spread(result: BenchResult) -> str:
-    return f"{ms(result.iqr_ms)} ({100 * result.spread:.1f}%)"
+    return f"{ms(result.iqr_ms)} ({num.share(result.spread)})"
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -209,7 +180,7 @@ def _row(r: BenchResult) -> list[str]:
         spread(r),
         ms(r.min_ms),
         rate(r.images_per_s),
-        f"{r.gmacs_per_s:,.1f}",
+        num.decimal(r.gmacs_per_s),
         tflops(r.tflops),
         fraction(r.peak_fraction, above=r.above_peak),
         ", ".join(flags),
@@ -219,8 +190,31 @@ def _row(r: BenchResult) -> list[str]:
 _HEADER = ("network", "batch", "first", "median", "IQR", "min", "images/s", "GMAC/s", "TFLOP/s", "% peak",
            "flags")
 
-#: Columns that may wrap when the terminal is narrow ("0.0056 (3.8%)" breaks at its space; flags are words).
-_WRAPPING = ("IQR", "flags")
+#: The order a narrow terminal drops columns of the comparison table (rank per header; unlisted: never).
+DROP_ORDER = ("first", "min", "GMAC/s", "IQR", "images/s")
+
+
+def _columns(
+    header: Sequence[str], left: Sequence[int], drop: Sequence[str], flexible: Sequence[str] = ()
+) -> list[Any]:
+    from cnncost.render.table import Column
+
+    return [
+        Column(
+            name,
+            "left" if i in left else "right",
+            drop=drop.index(name) if name in drop else None,
+            flexible=name in flexible,
+            min_width=12 if name in ("layer", "flags") else len(name),
+            whole_words=name != "layer",  # a layer path may wrap after a dot; a figure never splits
+            style=_flag_style if name == "flags" else None,
+        )
+        for i, name in enumerate(header)
+    ]
+
+
+def _flag_style(text: str) -> str | None:
+    return "red" if "ERROR" in text else "yellow" if text else None
 
 
 def footer_lines(results: Sequence[BenchResult]) -> list[str]:
@@ -249,9 +243,9 @@ def _layer_row(layer: LayerTiming) -> list[str]:
         layer.op,
         num.shape(layer.output_shape),
         ms(layer.time_ms),
-        f"{100 * layer.share:.1f}%",
+        num.share(layer.share),
         tflops(layer.tflops),
-        num.NONE if layer.intensity is None else f"{layer.intensity:.1f}",
+        num.decimal(layer.intensity),
         layer.bound or num.NONE,
         fraction(layer.roofline_fraction),
     ]
@@ -259,47 +253,62 @@ def _layer_row(layer: LayerTiming) -> list[str]:
 
 _LAYER_HEADER = ("layer", "op", "output", "ms", "share", "TFLOP/s", "FLOP/B", "bound", "% roofline")
 
+#: The order a narrow terminal drops columns of a per-layer table.
+LAYER_DROP_ORDER = ("output", "FLOP/B", "bound", "TFLOP/s", "op")
 
-def bench_table(results: Sequence[BenchResult], *, width: int = 120, color: bool = False) -> str:
-    """The comparison table (one row per network × batch), and a per-layer table under it when measured."""
-    from rich.text import Text
 
-    from cnncost.render.table import new_table, to_text
+def bench_table(
+    results: Sequence[BenchResult], *, width: int = 120, color: bool = False, wide: bool = False
+) -> str:
+    """The comparison table (one row per network × batch), and a per-layer table under it when measured.
 
+    At a narrow width the tables drop columns in ``DROP_ORDER`` and ``LAYER_DROP_ORDER`` and say so below."""
+    from cnncost.render.table import FULL_WIDTH, dropped_lines, join, layout, wrap_line
+
+    if wide:
+        width = FULL_WIDTH
     if not results:
-        return to_text([Text("no benchmark finished")], width=width, color=color)
-    parts: list[Any] = [Text(line) for line in header_lines(results)]
-    table = new_table()
-    for i, name in enumerate(_HEADER):
-        last = i == len(_HEADER) - 1
-        table.add_column(name, justify="left" if i == 0 or last else "right", no_wrap=name not in _WRAPPING)
-    for r in results:
-        table.add_row(*_row(r))
-    parts += [Text(""), table]
+        return join(["no benchmark finished"])
+    lines: list[str] = []
+    for line in header_lines(results):
+        lines += wrap_line(line, width)
+    lines.append("")
+    table = layout(
+        _columns(_HEADER, (0, len(_HEADER) - 1), DROP_ORDER, ("flags", "IQR")),
+        [_row(r) for r in results],
+        width=width,
+        color=color,
+    )
+    lines += table.lines
+    dropped = list(table.dropped)
     for r in results:
         if r.layers is None:
             continue
         floor = "" if r.launch_floor_us is None else f" · launch floor {r.launch_floor_us:.1f} µs"
         if r.layer_coverage is not None:
-            floor += f" · the layers cover {100 * r.layer_coverage:.0f}% of a hooked eager forward"
-        parts += [Text(""), Text(f"{r.name} batch {r.batch} per layer{floor}", style="bold")]
-        lt = new_table()
-        for i, name in enumerate(_LAYER_HEADER):
-            lt.add_column(name, justify="left" if i in (0, 1, 7) else "right", no_wrap=i > 0)
-        for layer in r.layers:
-            lt.add_row(*_layer_row(layer))
-        parts.append(lt)
+            floor += f" · the layers cover {num.share(r.layer_coverage, digits=0)} of a hooked eager forward"
+        lines += ["", *wrap_line(f"{r.name} batch {r.batch} per layer{floor}", width, "bold", color)]
+        per_layer = layout(
+            _columns(_LAYER_HEADER, (0, 1, 7), LAYER_DROP_ORDER, ("layer",)),
+            [_layer_row(layer) for layer in r.layers],
+            width=width,
+            color=color,
+        )
+        lines += per_layer.lines
+        dropped += [d for d in per_layer.dropped if d not in dropped]
         if any(layer.roofline_fraction is not None and layer.roofline_fraction > 1 for layer in r.layers):
-            parts.append(
-                Text(
-                    "% roofline above 100%: the layer ran faster than the roofline allows at the stated memory "
-                    "bandwidth — its data came from cache, or the bandwidth (--bandwidth) is too low",
-                    style="dim",
-                )
+            lines += wrap_line(
+                "% roofline above 100%: the layer ran faster than the roofline allows at the stated memory "
+                "bandwidth — its data came from cache, or the bandwidth (--bandwidth) is too low",
+                width,
+                "dim",
+                color,
             )
-    parts.append(Text(""))
-    parts += [Text(line, style="dim") for line in footer_lines(results)]
-    return to_text(parts, width=width, color=color)
+    lines.append("")
+    lines += dropped_lines(dropped, width, color)
+    for line in footer_lines(results):
+        lines += wrap_line(line, width, "dim", color)
+    return join(lines)
 
 
 def bench_markdown(results: Sequence[BenchResult]) -> str:
@@ -312,15 +321,13 @@ def bench_markdown(results: Sequence[BenchResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bench_text(results: Sequence[BenchResult], *, fmt: str = "table", width: int = 120, color: bool = False) -> str:
-    """``cnncost bench`` output in any format (``table``, ``json``, ``csv``, ``markdown``)."""
-    if fmt == "json":
-        return bench_json(results)
-    if fmt == "csv":
-        return bench_csv(results)
-    if fmt == "markdown":
-        return bench_markdown(results)
-    return bench_table(results, width=width, color=color)
+def bench_text(
+    results: Sequence[BenchResult], *, fmt: str = "table", width: int = 120, color: bool = False, wide: bool = False
+) -> str:
+    """``cnncost bench`` output in any format (``render("bench", …)``)."""
+    from cnncost.render import render
+
+    return render("bench", results, fmt, width=width, color=color, wide=wide)
 
 
 # ---------------------------------------------------------------------------------------------- progress

@@ -8,7 +8,6 @@ a finite number (a documented 0 against a non-zero count, shown as ∞ in the ta
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -16,7 +15,7 @@ from xml.etree import ElementTree as ET
 from cnncost.analysis.check import EXPLAINED, FAIL, PASS, CheckReport, Result
 from cnncost.render import numbers as num
 from cnncost.render.formats import dumps
-from cnncost.render.table import Column, grid, join, styled, wrap_line
+from cnncost.render.table import FULL_WIDTH, Column, Layout, dropped_lines, join, layout, styled, wrap_line
 
 
 def value_text(value: float | tuple[int, ...] | None) -> str:
@@ -30,37 +29,56 @@ def value_text(value: float | tuple[int, ...] | None) -> str:
 
 
 def deviation_text(result: Result) -> str:
+    """The relative deviation as a signed percentage (``cnncost.render.numbers.signed_percent``)."""
     dev = result.deviation
     if dev is None:
         return "—" if result.status != PASS or isinstance(result.figure.value, tuple) else "0"
-    if dev == 0:
-        return "0"
-    if math.isinf(dev):
-        return "∞"
-    return f"{dev:+.2%}" if abs(dev) >= 0.0001 else f"{dev:+.2e}"
+    return num.signed_percent(dev)
 
 
 def tolerance_text(result: Result) -> str:
     tol = result.figure.tolerance
-    text = "exact" if tol == 0 else f"±{tol:.2%}".replace(".00%", "%")
+    text = "exact" if tol == 0 else "±" + num.share(tol, digits=2).replace(".00%", "%")
     return f"{text} rounded" if result.figure.rounded else text
 
 
-def render_check(report: CheckReport, *, width: int = 120, color: bool = False) -> str:
-    columns = [
-        Column("network"),
-        Column("figure", flexible=True, min_width=14),
-        Column("documented", "right"),
-        Column("computed", "right"),
-        Column("deviation", "right"),
-        Column("tolerance", "right"),
-        Column("source", flexible=True, min_width=16),
-        Column("status"),
-    ]
-    rows = []
-    for r in report.results:
-        status = r.status if r.status != FAIL else styled(FAIL, "bold", color)
-        rows.append(
+#: The order a narrow terminal gives up columns of the check table (the JSON and --wide keep them all): the
+#: source first moves below the table (the column keeps a number, ``src``), then the tolerance goes, then ``src``.
+DROP_ORDER = ("source", "tolerance", "src")
+
+
+def status_style(status: str) -> str | None:
+    """Failures in red, explained deviations in yellow (on a terminal with colour)."""
+    return {FAIL: "red", EXPLAINED: "yellow"}.get(status)
+
+
+def render_check(report: CheckReport, *, width: int = 120, color: bool = False, wide: bool = False) -> str:
+    """The check table, the notes on every row that did not simply pass, and a one-line summary.
+
+    At a narrow width columns give way in ``DROP_ORDER``, and a line under the table says which went."""
+    if wide:
+        width = FULL_WIDTH
+    sources = list(dict.fromkeys(r.figure.source for r in report.results))
+
+    def columns(numbered: bool) -> list[Column]:
+        last = (
+            Column("src", "right", drop=DROP_ORDER.index("src"))
+            if numbered
+            else Column("source", flexible=True, min_width=16, drop=DROP_ORDER.index("source"))
+        )
+        return [
+            Column("network", flexible=True, min_width=10),  # a long name wraps after a hyphen or a dot
+            Column("figure", flexible=True, min_width=14, whole_words=True),
+            Column("documented", "right"),
+            Column("computed", "right"),
+            Column("deviation", "right"),
+            Column("tolerance", "right", drop=DROP_ORDER.index("tolerance")),
+            last,
+            Column("status", style=status_style),
+        ]
+
+    def rows(numbered: bool) -> list[list[str]]:
+        return [
             [
                 r.figure.network,
                 r.figure.label,
@@ -68,16 +86,35 @@ def render_check(report: CheckReport, *, width: int = 120, color: bool = False) 
                 value_text(r.computed),
                 deviation_text(r),
                 tolerance_text(r),
-                r.figure.source,
-                status,
+                str(sources.index(r.figure.source) + 1) if numbered else r.figure.source,
+                r.status,
             ]
-        )
-    lines = grid(columns, rows, width=width, color=color) if rows else []
+            for r in report.results
+        ]
+
+    table = layout(columns(False), rows(False), width=width, color=color) if report.results else Layout([], [])
+    below: list[str] = []
+    dropped = table.dropped
+    if "source" in table.dropped:
+        table = layout(columns(True), rows(True), width=width, color=color)
+        if "src" not in table.dropped:  # the sources, numbered, under the table
+            dropped = table.dropped
+            below = ["", *wrap_line("sources:", width)]
+            for n, source in enumerate(sources, start=1):
+                below += wrap_line(f"{n:>{len(str(len(sources)))}}  {source}", width)
+        else:
+            dropped = ["source", "tolerance"]
+    lines = [*table.lines, *below]
     notes = [r for r in report.results if r.status != PASS]
     if notes:
         lines.append("")
         for r in notes:
-            lines += wrap_line(f"{r.status}: {r.figure.network} · {r.figure.label}: {r.note}", width)
+            lines += wrap_line(
+                f"{r.status}: {r.figure.network} · {r.figure.label}: {r.note}", width, status_style(r.status), color
+            )
+    if dropped:
+        lines.append("")
+        lines += dropped_lines(dropped, width, color)
     if report.unchecked:
         lines.append("")
         lines += wrap_line("no documented figures: " + ", ".join(report.unchecked), width)
@@ -86,7 +123,7 @@ def render_check(report: CheckReport, *, width: int = 120, color: bool = False) 
         f"{report.count(PASS)} passed, {report.count(EXPLAINED)} explained, {report.count(FAIL)} failed "
         f"· {len({r.figure.network for r in report.results})} network(s)"
     )
-    lines.append(styled(summary, "bold", color))
+    lines.append(styled(summary, "red" if report.count(FAIL) else "bold", color))
     return join(lines)
 
 

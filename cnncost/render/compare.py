@@ -96,20 +96,45 @@ def _caption(comparison: Comparison) -> str:
     )
 
 
-def render_compare(comparison: Comparison, *, width: int = 120, color: bool = False) -> str:
-    """The whole ``cnncost compare`` output as text."""
-    from cnncost.render.table import Column, grid, join, wrap_line
+#: The order a narrow terminal drops columns of the totals table (``--wide`` shows them all).
+TOTALS_DROP_ORDER = ("other ops", "FLOPs", "× params", "input", "output")
 
+
+def render_compare(comparison: Comparison, *, width: int = 120, color: bool = False, wide: bool = False) -> str:
+    """The whole ``cnncost compare`` output as text.
+
+    At a narrow width the totals table drops columns in ``TOTALS_DROP_ORDER``; the rows table wraps a written-out
+    sum at its spaces, then drops the ratio columns (the last network's first), then the MAC columns of the last
+    networks; a line under the tables names what went."""
+    from cnncost.render.table import FULL_WIDTH, Column, dropped_lines, join, layout, wrap_line
+
+    if wide:
+        width = FULL_WIDTH
     names = labels(comparison)
     lines = wrap_line(
         f"compare {' vs '.join(names)} · batch {comparison.reference.batch} · ratios to {names[0]}", width
     )
     header, rows = totals_rows(comparison)
-    columns = [Column(header[0])] + [Column(h, "right") for h in header[1:]]
-    lines += ["", *grid(columns, rows, width=width, color=color), ""]
+    columns = [Column(header[0])] + [
+        Column(h, "right", drop=TOTALS_DROP_ORDER.index(h) if h in TOTALS_DROP_ORDER else None) for h in header[1:]
+    ]
+    totals = layout(columns, rows, width=width, color=color)
+    lines += ["", *totals.lines, ""]
     header, rows = block_rows(comparison)
-    columns = [Column(header[0])] + [Column(h, "right", flexible=True) for h in header[1:]]
-    lines += grid(columns, rows, width=width, color=color)
+    n = len(names)
+    ratios = len(header) - 1 - n
+    columns = [Column(header[0])]
+    for i, h in enumerate(header[1:], start=1):
+        network = (i + 1) // 2 - 1 if i > 1 else 0  # MACs of network k sit at 2k (k ≥ 1), its ratio at 2k + 1
+        is_ratio = i > 1 and i % 2 == 1
+        # Ratios go first, the last network's first; then the MAC columns of the last networks (never the first).
+        rank = (n - network) if is_ratio else (ratios + n - network if network else None)
+        columns.append(Column(h, "right", flexible=not is_ratio, min_width=len(h), whole_words=True, drop=rank))
+    blocks = layout(columns, rows, width=width, color=color)
+    lines += blocks.lines
+    dropped = [*totals.dropped, *blocks.dropped]
+    if dropped:
+        lines += ["", *dropped_lines(dropped, width, color)]
     lines += ["", *wrap_line(_caption(comparison), width, "dim", color)]
     return join(lines)
 

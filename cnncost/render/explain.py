@@ -13,7 +13,6 @@ thousands of rows; every number becomes text through ``render.numbers``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,8 +20,8 @@ from cnncost.analysis.conventions import PeerCount, describe, predict_all
 from cnncost.analysis.records import OTHER_CATEGORIES, Record, Report
 from cnncost.render import CONVENTION, SCHEMA_VERSION
 from cnncost.render import numbers as num
-from cnncost.render.formats import header_lines
-from cnncost.render.table import Column, grid, join, wrap_line
+from cnncost.render.formats import dumps, header_lines
+from cnncost.render.table import FULL_WIDTH, Column, Layout, dropped_lines, grid, join, layout, wrap_line
 
 #: MAC categories: which MAC column a row's MACs belong to.
 MAC_CATEGORIES = ("conv", "linear", "matmul")
@@ -114,22 +113,40 @@ def _categories(totals: Mapping[str, int]) -> list[str]:
 # ------------------------------------------------------------------------------------------------ text
 
 
-def category_lines(
-    report: Report, *, depth: int | None = None, width: int = 120, color: bool = False
-) -> list[str]:
-    """The per-row table of categories with a totals row (short SI figures; the exact totals follow it)."""
+def category_layout(report: Report, *, depth: int | None = None, width: int = 120, color: bool = False) -> Layout:
+    """The per-row table of categories with a totals row (short SI figures; the exact totals follow it).
+
+    At a narrow width the layer path wraps after its dots, then columns go: the op first, then the categories
+    from the smallest total up (those that are zero first; conv MACs never). The exact total of every category
+    stays in the lines under the table."""
     totals = category_totals(report)
     cats = _categories(totals)
     rows = [
         [r.path, r.op if r.is_layer else r.kind, *(num.si(parts[c]) if parts.get(c) else "" for c in cats)]
         for r, parts in category_rows(report, depth)
     ]
+    order = sorted((c for c in cats if c != "conv"), key=lambda c: (totals.get(c, 0), cats.index(c)))
     columns = [
         Column("layer", footer="total", flexible=True, min_width=12),
-        Column("op", footer="", flexible=True, min_width=8),
-        *(Column(HEADERS.get(c, c), "right", num.si(totals.get(c, 0)) if totals.get(c) else "—") for c in cats),
+        Column("op", footer="", drop=0),
+        *(
+            Column(
+                HEADERS.get(c, c),
+                "right",
+                num.si(totals.get(c, 0)) if totals.get(c) else "—",
+                drop=order.index(c) + 1 if c in order else None,
+            )
+            for c in cats
+        ),
     ]
-    return grid(columns, rows, width=width, color=color)
+    return layout(columns, rows, width=width, color=color)
+
+
+def category_lines(
+    report: Report, *, depth: int | None = None, width: int = 120, color: bool = False
+) -> list[str]:
+    """The lines of ``category_layout``."""
+    return category_layout(report, depth=depth, width=width, color=color).lines
 
 
 def total_lines(report: Report, *, color: bool = False) -> list[str]:
@@ -176,9 +193,13 @@ def peer_lines(report: Report, peers: Sequence[PeerCount], *, width: int = 120, 
         Column("number", "right"),
         Column("counted as"),
         Column("× our MACs", "right"),
-        Column("why it differs", flexible=True, min_width=30),
+        Column("why it differs", flexible=True, min_width=30, drop=0),
     ]
-    lines = grid(columns, rows, width=width, color=color)
+    table = layout(columns, rows, width=width, color=color)
+    lines = list(table.lines)
+    if table.dropped:  # too narrow for the reasons beside the numbers: they follow the table, one per tool
+        for p in peers:
+            lines += wrap_line(f"{p.peer.tool}: {p.peer.reason}", width)
     for p in peers:
         if not p.predicted:
             lines += wrap_line(f"* {p.peer.tool}: not predicted: {p.why_not}", width, "dim", color)
@@ -196,8 +217,11 @@ def render_explain(
     width: int = 120,
     color: bool = False,
     training: bool = False,
+    wide: bool = False,
 ) -> str:
     """The whole ``cnncost explain`` output: header, categories per row and in total, the tools' numbers."""
+    if wide:
+        width = FULL_WIDTH
     peers = predict_all(report, training=training)
     scope = "whole batch" if report.batch > 1 else "one image"
     lines: list[str] = []
@@ -205,7 +229,10 @@ def render_explain(
         lines += wrap_line(line, width)
     lines.append("")
     lines += wrap_line(f"cost by category ({scope}; MACs apart from every other operation)", width, "bold", color)
-    lines += category_lines(report, depth=depth, width=width, color=color)
+    table = category_layout(report, depth=depth, width=width, color=color)
+    lines += table.lines
+    if table.dropped:
+        lines += ["", *dropped_lines(table.dropped, width, color)]
     lines.append("")
     lines += total_lines(report, color=color)
     if report.unknown_ops:
@@ -247,6 +274,11 @@ def explain_dict(report: Report, *, depth: int | None = None, training: bool = F
     }
 
 
+def explain_json(report: Report, *, depth: int | None = None, training: bool = False) -> str:
+    """``cnncost explain --format json``: ``explain_dict`` written like every command's JSON (shapes on one line)."""
+    return dumps(explain_dict(report, depth=depth, training=training))
+
+
 def explain_markdown(report: Report, *, depth: int | None = None, training: bool = False) -> str:
     """``cnncost explain --format markdown``: the two tables as GitHub Markdown."""
     totals = category_totals(report)
@@ -274,18 +306,16 @@ def explain_text(
     width: int = 120,
     color: bool = False,
     training: bool = False,
+    wide: bool = False,
 ) -> str:
-    """``cnncost explain`` in any format (``table``, ``json``, ``markdown``; ``csv``: the category rows)."""
-    if fmt == "json":
-        return json.dumps(explain_dict(report, depth=depth, training=training), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "markdown":
-        return explain_markdown(report, depth=depth, training=training)
-    if fmt == "csv":
-        return _csv(report, depth)
-    return render_explain(report, depth=depth, width=width, color=color, training=training)
+    """``cnncost explain`` in any format (``render("explain", …)``; ``csv``: the category rows)."""
+    from cnncost.render import render
+
+    return render("explain", report, fmt, width=width, color=color, wide=wide, depth=depth, training=training)
 
 
-def _csv(report: Report, depth: int | None) -> str:
+def explain_csv(report: Report, *, depth: int | None = None, training: bool = False) -> str:
+    """``cnncost explain --format csv``: one row per layer (or block) with its cost by category, then the total."""
     import csv
     import io
 

@@ -2,10 +2,21 @@
 
 Counts are exact integers with thousands separators (``15,470,264,320``) or short SI figures (``15.47 G``);
 shapes are written in the course's notation, ``H×W×C`` for feature maps and the length for flat vectors.
+
+Measured figures (``cnncost bench``) keep three significant figures or more: durations in milliseconds
+(``duration``: ``0.0452``, ``1.234``, ``15.33``, ``1,234.6``), rates per second (``rate``: ``65.5``, ``21.33 k``),
+TFLOP/s (``sig3``: ``0.00507``, ``52.3``, ``650``) and shares of a whole given as a fraction (``share``:
+``0.1764`` → ``17.6%``).
+
+Deviations (``cnncost check``) are signed percentages (``signed_percent``): ``+0.26%``, ``-22.24%``. Exactly
+zero is ``0``. A deviation too small for the digits shown never reads as zero or loses its sign: it is the
+smallest shown value with its sign, ``+<0.01%`` or ``-<0.01%``. Not a finite number (a documented 0 against a
+non-zero count) is ``∞`` (``-∞``). Every figure keeps its digits whole: a table drops a column rather than cut one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 #: SI prefixes for counts (k = 10³, M = 10⁶, G = 10⁹, …).
@@ -91,3 +102,62 @@ def plain(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(plain(v) for v in value) + "]"
     return str(value)
+
+
+def duration(ms: float) -> str:
+    """Milliseconds with three significant figures or more: ``0.0452``, ``1.234``, ``15.33``, ``1,234.6``."""
+    if ms >= 100:
+        return f"{ms:,.1f}"
+    if ms >= 10:
+        return f"{ms:.2f}"
+    if ms >= 1:
+        return f"{ms:.3f}"
+    return f"{ms:.4f}"
+
+
+def rate(per_second: float) -> str:
+    """A per-second rate: below 1000 with one decimal (``65.5``), above in SI form (``21.33 k``)."""
+    return si(per_second) if per_second >= 1000 else f"{per_second:.1f}"
+
+
+def sig3(value: float | None) -> str:
+    """A measured figure (TFLOP/s) with three significant figures: ``0.00507``, ``3.27``, ``52.3``, ``650``,
+    ``1,234``."""
+    if value is None:
+        return NONE
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def decimal(value: float | None, *, digits: int = 1) -> str:
+    """A plain measured figure with fixed decimals and thousands separators: ``1,234.5``."""
+    return NONE if value is None else f"{value:,.{digits}f}"
+
+
+def share(fraction: float | None, *, digits: int = 1, above: bool = False) -> str:
+    """A fraction as a share: ``0.1764`` → ``17.6%``. ``above`` marks a share that should not exceed 100% (of the
+    device's peak): whole percents ending in ``!`` (``202%!``), capped at ``>9999%!`` to keep its width."""
+    if fraction is None:
+        return NONE
+    if above:
+        return f"{100 * fraction:.0f}%!" if fraction < 100 else ">9999%!"
+    return f"{100 * fraction:.{digits}f}%"
+
+
+def signed_percent(fraction: float | None, *, digits: int = 2) -> str:
+    """A relative deviation as a signed percentage: ``0.002587`` → ``+0.26%``, ``-0.2224`` → ``-22.24%``;
+    ``0`` for exactly zero; a non-zero deviation that would round to zero is ``+<0.01%`` / ``-<0.01%`` (with
+    ``digits`` decimals); a deviation that is not finite is ``∞`` / ``-∞``; ``None`` is ``—``."""
+    if fraction is None:
+        return NONE
+    if fraction == 0:
+        return "0"
+    sign = "-" if fraction < 0 else "+"
+    if math.isinf(fraction) or math.isnan(fraction):
+        return "-∞" if fraction < 0 else "∞"
+    value = 100 * abs(fraction)
+    smallest = 10.0**-digits
+    if round(value, digits) < smallest:
+        return f"{sign}<{smallest:.{digits}f}%"
+    return f"{sign}{value:,.{digits}f}%"
