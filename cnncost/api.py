@@ -22,7 +22,7 @@ from cnncost.analysis.compare import compare as compare_reports
 from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.records import Report, Summary
 from cnncost.spec import library
-from cnncost.spec.resolve import resolve_document
+from cnncost.spec.load import load_network
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,14 +67,7 @@ def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | Non
     ``Network``. Arguments of the wrong Python type raise TypeError; a refused value, a ``CnnCostError``."""
     _spec(spec)
     _variables(variables)
-    if isinstance(spec, ir.Network):
-        if size is not None or variables:
-            raise TypeError("size and variables apply to specs, not to an already resolved Network")
-        return spec
-    found = library.locate(Path(spec) if isinstance(spec, PathLike) else spec)
-    return resolve_document(
-        found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size)
-    )
+    return load_network(spec, size=_size(size), variables=variables)
 
 
 def analyze(
@@ -212,6 +205,9 @@ def bench(
         raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
     require_torch("cnncost bench")
     from cnncost.bench.network import bench_networks
 

@@ -22,8 +22,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cnncost import __version__
 from cnncost.errors import CnnCostError, NotFoundError, UsageError
+from cnncost.version import __version__
 
 try:  # typer ≥ 0.2x carries its own click, whose exceptions derive from TyperException
     from typer import TyperException as ClickError

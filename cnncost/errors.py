@@ -16,7 +16,7 @@ The family (``CnnCostError`` is also ``cnncost.CnnCostError``)::
     ├── NotFoundError            no bundled network of that name (the closest names are suggested)
     ├── LimitError               a meaninglessly large request, refused before any work: a file over the size
     │                            limit, YAML nested too deep or expanding through aliases, too many layers, an
-    │                            absurd repeat, size, channel count or batch (``cnncost.spec.limits``)
+    │                            absurd repeat, size, channel count or batch (``cnncost.limits``)
     ├── UsageError               exit code 2: a bad command-line or argument *value* (``--size 0``, ``--set`` of
     │                            an unknown variable or an unreadable value, an output path in a missing folder)
     ├── MissingDependencyError   an optional dependency (PyTorch, fvcore) is not installed

@@ -61,9 +61,9 @@ from cnncost.errors import (
     suggest,
 )
 from cnncost.ir import Shape
+from cnncost.limits import MAX_BATCH
 from cnncost.ops import describes, get_op, reverse_op
 from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, aten_cost, call_cost, quick_words
-from cnncost.spec.limits import MAX_BATCH
 
 #: Default input for ``--module`` models when no ``--input-shape`` is given (torch's C, H, W order).
 DEFAULT_INPUT_SHAPE = (3, 224, 224)
