@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cnncost.cliparams import install as install_fast_params
 from cnncost.errors import CnnCostError, NotFoundError, UsageError
 from cnncost.version import __version__
 
@@ -656,6 +657,7 @@ def _main(argv: list[str] | None) -> int:
     _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
     _State.interrupted = ""
     command = typer.main.get_command(app)
+    install_fast_params(command)  # plain values coerced without importing pydantic (start-up)
     try:
         result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
     except CnnCostError as exc:

@@ -37,6 +37,7 @@ LAYERS: tuple[str, ...] = (
     "api",
     "cnncost",
     "render",
+    "cliparams",
     "cli",
     "__main__",
 )
