@@ -149,6 +149,8 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     (``cnncost.render.text``)."""
     if text.isprintable():
         return text
+    if "\n" in text:  # line by line, so the many printable lines of a long output take the fast road above
+        return ("\n" if keep_newlines else " ").join(printable(line) for line in text.split("\n"))
     out = []
     for c in text:
         if c.isprintable() or unicodedata.category(c) == "Zs":  # spaces (a no-break space) show as spaces
