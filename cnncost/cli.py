@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 import typer
 
-from cnncost.cliparams import install as install_fast_params
 from cnncost.errors import CnnCostError, NotFoundError, UsageError
 from cnncost.version import __version__
 
@@ -658,7 +657,7 @@ def _main(argv: list[str] | None) -> int:
     _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
     _State.interrupted = ""
     command = typer.main.get_command(app)
-    install_fast_params(command)  # plain values coerced without importing pydantic (start-up)
+    _fast_params(command)
     try:
         result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
     except CnnCostError as exc:
@@ -695,6 +694,15 @@ def _main(argv: list[str] | None) -> int:
         _error(_interrupted())
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _fast_params(command: Any) -> None:
+    """Plain option values coerced without importing pydantic (start-up; ``cnncost.cliparams``)."""
+    try:
+        from cnncost.cliparams import install
+    except ImportError:  # pragma: no cover - a Typer before 0.2x coerces without pydantic anyway
+        return
+    install(command)
 
 
 def _ascii_fallback() -> None:
