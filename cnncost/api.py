@@ -6,7 +6,7 @@ Arguments of the wrong Python type (a list or a dict where a spec is expected, `
 not a ``BenchConfig``) raise ``TypeError``; every refused value raises a ``CnnCostError``.
 
 Errors are raised as :class:`cnncost.errors.CnnCostError` (one family; ``str(exc)`` is the one-line message).
-PyTorch is imported only by the functions that need it.
+PyTorch is imported only by the functions that need it, and the parser and formulas only by those that use them.
 """
 
 from __future__ import annotations
@@ -17,19 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncost import ir
-from cnncost.analysis.compare import Comparison
-from cnncost.analysis.compare import compare as compare_reports
-from cnncost.analysis.engine import analyze_network
-from cnncost.analysis.records import Report, Summary
 from cnncost.spec import library
-from cnncost.spec.resolve import resolve_document
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cache) loads no parser or formula
     from collections.abc import Callable
 
     import torch
 
     from cnncost.analysis.check import CheckReport
+    from cnncost.analysis.compare import Comparison
+    from cnncost.analysis.records import Report, Summary
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
     from cnncost.torch.verify import VerifyResult
 
@@ -67,20 +64,17 @@ def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | Non
     ``Network``. Arguments of the wrong Python type raise TypeError; a refused value, a ``CnnCostError``."""
     _spec(spec)
     _variables(variables)
-    if isinstance(spec, ir.Network):
-        if size is not None or variables:
-            raise TypeError("size and variables apply to specs, not to an already resolved Network")
-        return spec
-    found = library.locate(Path(spec) if isinstance(spec, PathLike) else spec)
-    return resolve_document(
-        found.doc, file=found.file, variant=found.variant, variables=variables, size=_size(size)
-    )
+    from cnncost.spec.load import load_network
+
+    return load_network(spec, size=_size(size), variables=variables)
 
 
 def analyze(
     spec: Spec, *, size: Size = None, batch: int = 1, variables: Mapping[str, Any] | None = None
 ) -> Report:
     """Per-layer shapes, parameters, MACs and other ops of a network, computed analytically (no torch)."""
+    from cnncost.analysis.engine import analyze_network
+
     return analyze_network(resolve(spec, size=size, variables=variables), batch=batch)
 
 
@@ -119,10 +113,10 @@ def library_summaries(pattern: str | None = None) -> list[Summary]:
     from cnncost.cache import library_summaries as cached
 
     def compute() -> list[Summary]:
-        return [analyze(entry.name).summary() for entry in library.entries()]
+        return [analyze(name).summary() for name in library.names()]
 
-    every = cached(sorted({entry.file for entry in library.entries()}), compute)
-    wanted = {entry.name for entry in library.entries(pattern)}
+    every = cached(library.bundled_files(), compute, names=library.names())
+    wanted = set(library.names(pattern))
     return [s for s in every if s.name in wanted]
 
 
@@ -155,6 +149,8 @@ def compare(
     if not specs:
         raise TypeError("compare needs at least one spec")
     reports = [analyze(spec, size=size, batch=batch, variables=variables) for spec in specs]
+    from cnncost.analysis.compare import compare as compare_reports
+
     return compare_reports(reports, depth=depth)
 
 
@@ -196,6 +192,8 @@ def verify(
         import importlib.util
 
         fvcore = importlib.util.find_spec("fvcore") is not None
+    from cnncost.analysis.engine import analyze_network
+
     network = resolve(spec, size=size, variables=variables)
     return verify_module(network, analyze_network(network, batch=batch), fvcore=fvcore)
 
@@ -216,6 +214,9 @@ def bench(
         raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
     require_torch("cnncost bench")
     from cnncost.bench.network import bench_networks
 

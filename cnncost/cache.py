@@ -31,9 +31,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cnncost import __version__
 from cnncost.analysis.records import Summary, Totals
-from cnncost.spec.limits import MAX_DIMENSION, MAX_INT
+from cnncost.limits import MAX_DIMENSION, MAX_INT
+from cnncost.version import __version__
 
 #: Version of the cache file's layout; a file of another layout is recomputed.
 FORMAT = 2

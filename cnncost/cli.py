@@ -22,8 +22,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cnncost import __version__
 from cnncost.errors import CnnCostError, NotFoundError, UsageError
+from cnncost.version import __version__
 
 try:  # typer ≥ 0.2x carries its own click, whose exceptions derive from TyperException
     from typer import TyperException as ClickError
@@ -42,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: Typer's rich help imports rich's Markdown and syntax stack (~125 ms)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -724,6 +725,7 @@ def _main(argv: list[str] | None) -> int:
     _State.debug = os.environ.get("CNNCOST_DEBUG", "") not in ("", "0")
     _State.interrupted = ""
     command = typer.main.get_command(app)
+    _fast_params(command)
     try:
         result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
     except CnnCostError as exc:
@@ -762,15 +764,29 @@ def _main(argv: list[str] | None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _fast_params(command: Any) -> None:
+    """Plain option values coerced without importing pydantic (start-up; ``cnncost.cliparams``)."""
+    try:
+        from cnncost.cliparams import install
+    except ImportError:  # pragma: no cover - a Typer before 0.2x coerces without pydantic anyway
+        return
+    install(command)
+
+
 def _ascii_fallback() -> None:
     """Where stdout or stderr cannot encode '×' or '—' (an ASCII or latin-1 locale), write ASCII forms instead
-    of failing (``cnncost.render.text``); UTF-8 streams, the usual case, import nothing."""
+    of failing (``cnncost.render.text``); UTF-8 streams, the usual case, import nothing. The help is plain text
+    (fast) on UTF-8 streams; elsewhere Typer's rich help, which writes through the stream as set up here (plain
+    help goes through click, which rewraps an ASCII stdout as UTF-8)."""
+    fallback = False
     for stream in (sys.stdout, sys.stderr):
         encoding = str(getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
         if stream is not None and encoding not in ("utf-8", "utf8"):
             from cnncost.render.text import install
 
             install(stream)
+            fallback = True
+    app.rich_markup_mode = "rich" if fallback else None
 
 
 def _interrupted() -> str:

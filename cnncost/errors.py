@@ -16,7 +16,7 @@ The family (``CnnCostError`` is also ``cnncost.CnnCostError``)::
     ├── NotFoundError            no bundled network of that name (the closest names are suggested)
     ├── LimitError               a meaninglessly large request, refused before any work: a file over the size
     │                            limit, YAML nested too deep or expanding through aliases, too many layers, an
-    │                            absurd repeat, size, channel count or batch (``cnncost.spec.limits``)
+    │                            absurd repeat, size, channel count or batch (``cnncost.limits``)
     ├── UsageError               exit code 2: a bad command-line or argument *value* (``--size 0``, ``--set`` of
     │                            an unknown variable or an unreadable value, an output path in a missing folder)
     ├── MissingDependencyError   an optional dependency (PyTorch, fvcore) is not installed
@@ -149,6 +149,8 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     (``cnncost.render.text``)."""
     if text.isprintable():
         return text
+    if "\n" in text:  # line by line, so the many printable lines of a long output take the fast road above
+        return ("\n" if keep_newlines else " ").join(printable(line) for line in text.split("\n"))
     out = []
     for c in text:
         if c.isprintable() or unicodedata.category(c) == "Zs":  # spaces (a no-break space) show as spaces

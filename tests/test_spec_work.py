@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cnncost import api
+from cnncost import api, limits
 from cnncost.analysis.records import Record, Report
 from cnncost.errors import CnnCostError, LimitError
-from cnncost.spec import limits
 
 SECONDS = 5.0  # as tests/test_bad_inputs.py: answers and refusals take about a second here
 

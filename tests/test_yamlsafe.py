@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from cnncost.errors import LimitError, SpecError
+from cnncost.limits import MAX_YAML_DEPTH
 from cnncost.spec import yamlsafe
-from cnncost.spec.limits import MAX_YAML_DEPTH
 
 
 def _refusing_parser(*_: Any, **__: Any) -> Iterator[yaml.Event]:

@@ -15,8 +15,8 @@ from typing import Any
 from cnncost import ir
 from cnncost.analysis.records import Record, Report, Totals
 from cnncost.errors import LimitError
+from cnncost.limits import MAX_BATCH
 from cnncost.ops import Cost, get_op
-from cnncost.spec.limits import MAX_BATCH
 
 _MERGE_OPS = {ir.Residual: "add", ir.Concat: "concat", ir.Scale: "multiply"}
 _GROUP_KINDS = {ir.Residual: "residual", ir.Concat: "concat", ir.Scale: "scale"}

@@ -14,13 +14,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnncost import api, ir
+from cnncost import ir
+from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.records import Report
 from cnncost.bench.config import BenchConfig
 from cnncost.bench.results import BenchResult, BenchRun
 from cnncost.bench.runner import LayerHint, ProgressCallback, run_bench
+from cnncost.spec.load import load_network
 
 Spec = str | Path | ir.Network
+
+
+def _size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    return (size, size) if isinstance(size, int) else size
 
 
 def layer_hints(report: Report) -> dict[str, LayerHint]:
@@ -38,14 +44,14 @@ def bench_network(
     progress: ProgressCallback | None = None,
 ) -> BenchRun:
     """Time one network (a bundled name, a spec file or a resolved ``Network``) at every batch of ``config``."""
-    network = api.resolve(spec, size=size, variables=variables)
+    network = load_network(spec, size=_size(size), variables=variables)
     return _bench_resolved(network, config, progress)
 
 
 def _bench_resolved(network: ir.Network, config: BenchConfig, progress: ProgressCallback | None) -> BenchRun:
     from cnncost.torch.build import build_module
 
-    report = api.analyze(network)
+    report = analyze_network(network)
 
     def factory(device: torch.device) -> nn.Module:
         return build_module(network, device=device)
@@ -76,7 +82,7 @@ def bench_networks(
     Every spec is resolved first, so a typo in the third name fails before minutes of timing. Ctrl-C returns
     the results that finished, with ``interrupted`` set.
     """
-    networks = [api.resolve(spec, size=size, variables=variables) for spec in specs]
+    networks = [load_network(spec, size=_size(size), variables=variables) for spec in specs]
     results: list[BenchResult] = []
     for network in networks:
         try:

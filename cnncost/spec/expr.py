@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnncost.errors import LimitError, SpecError, shown, suggest
-from cnncost.spec.limits import MAX_EXPR_CHARS, MAX_INT, decimal_digits
+from cnncost.limits import MAX_EXPR_CHARS, MAX_INT, decimal_digits
 from cnncost.spec.names import normal
 
 

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from cnncost import ir
+from cnncost import ir, limits
 from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op
-from cnncost.spec import limits
 from cnncost.spec.expr import evaluate_counted, names_in
 from cnncost.spec.names import normal
 from cnncost.spec.schema import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncost.errors import CnnCostError, LimitError, UsageError, shown
-from cnncost.spec.limits import MAX_FILE_BYTES
+from cnncost.limits import MAX_FILE_BYTES
 from cnncost.spec.yamlsafe import parse
 
 

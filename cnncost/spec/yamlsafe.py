@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from cnncost.errors import LimitError, SpecError
-from cnncost.spec.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES, decimal_digits
+from cnncost.limits import MAX_FILE_BYTES, MAX_INT, MAX_YAML_DEPTH, MAX_YAML_NODES, decimal_digits
 from cnncost.spec.names import normal
 
 try:  # the C composer is much faster where libyaml is available

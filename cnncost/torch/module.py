@@ -62,9 +62,9 @@ from cnncost.errors import (
     suggest,
 )
 from cnncost.ir import Shape
+from cnncost.limits import MAX_BATCH
 from cnncost.ops import describes, get_op, reverse_op
 from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, aten_cost, call_cost, quick_words
-from cnncost.spec.limits import MAX_BATCH
 from cnncost.torch.guard import (
     DATA_DEPENDENT_OPS,
     DEFAULT_TIMEOUT,
