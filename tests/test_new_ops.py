@@ -289,8 +289,12 @@ def test_plain_torch_modules_map_to_the_new_ops() -> None:
         },
     )
     assert reverse_op(nn.LayerNorm(8, eps=1e-6), torch.empty(2, 8, device="meta")) == ("layernorm", {"eps": 1e-6})
-    # on channels-last or token input a plain LayerNorm (and Linear) stays a module row, see channelwise.py
-    assert reverse_op(nn.LayerNorm(6), x) is None
+    # On channels-last or token input a plain LayerNorm or Linear stays a module row ("module LayerNorm", "module
+    # Linear": the kinds the tool predictions are proven for); see channelwise.py.
+    channels_last = torch.empty(2, 6, 6, 8, device="meta")
+    assert reverse_op(nn.LayerNorm(8), channels_last) is None
+    assert reverse_op(nn.Linear(8, 4), channels_last) is None
+    assert reverse_op(nn.Linear(8, 4), torch.empty(2, 5, 8, device="meta")) is None
     assert reverse_op(nn.LayerNorm(8, elementwise_affine=False), torch.empty(2, 8, device="meta")) is None
 
 

@@ -157,6 +157,9 @@ def build_pointwise(layer: Layer, device: Any) -> Any:
 
 
 def _pointwise_types() -> tuple[type, ...]:
+    # A plain nn.Linear on an N-D input is not taken here: the module analyzer reads every 4-D tensor as NCHW
+    # (a channels-last (N, H, W, C) input would reach the shape rule as W×C×H), and on token input its rows stay
+    # "module Linear", the kind the tool predictions are proven for. Its addmm is costed exactly either way.
     from cnncost.ops.torch_modules import ChannelsLastLinear
 
     return (ChannelsLastLinear,)
