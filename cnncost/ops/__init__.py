@@ -2,7 +2,18 @@
 per family, and the ATen formulas for foreign modules (``aten``, imported on demand). Importing this package
 registers every op; it never imports torch."""
 
-from cnncost.ops import activation, conv, linear, merge, norm, pool, reshape  # noqa: F401  (registers the ops)
+from cnncost.ops import (  # noqa: F401  (registers the ops)
+    activation,
+    channelwise,
+    conv,
+    linear,
+    merge,
+    norm,
+    passthrough,
+    pool,
+    resample,
+    reshape,
+)
 from cnncost.ops.costs import Cost, elements
 from cnncost.ops.registry import (
     FACETS,

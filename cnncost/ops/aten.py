@@ -10,12 +10,12 @@ Formulas are duck-typed on tensors (``.shape``, ``.numel()``, ``.dim()``): this 
 Aten operators by category (per call, batch included): ``convolution`` — MACs ``N·prod(W)·prod(out spatial)``
 (transposed: input spatial), bias = output elements when it has one; ``mm``/``addmm``/``bmm``/``baddbmm`` — MACs
 ``b·m·k·n``, bias = output elements for the ``add`` forms; batch norm — 2 × elements; layer and group norm —
-``normalization`` 2 × elements (scale and shift; the statistics are not counted); activations and softmax —
-output elements; max/avg pooling — output elements × window area; adaptive pooling — the sum of its windows;
-``mean``/``amax`` (global pooling written as a reduction) — input elements; ``add`` of two tensors of the
-output's shape — ``residual``; other adds, ``mul``, ``div`` and pointwise math — ``elementwise``, output
-elements; views, copies, concatenation, padding, nearest upsampling — no arithmetic. Any other operator is
-unknown: the caller lists it with its call count, never silently zero.
+``normalization`` 2 × elements (scale and shift; the statistics are not counted); activations and softmax — output
+elements; max/avg pooling — output elements × window area; adaptive pooling — the sum of its windows;
+``mean``/``amax`` (global pooling written as a reduction) — input elements; bilinear upsampling — ``interpolation``,
+4 × output elements; ``add`` of two tensors of the output's shape — ``residual``; other adds, ``mul``, ``div`` and
+pointwise math — ``elementwise``, output elements; views, copies, concatenation, padding, nearest upsampling — no
+arithmetic. Any other operator is unknown: the caller lists it with its call count, never silently zero.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from cnncost.ops.costs import (
     affine_ops,
     conv_macs,
     elements,
+    interpolation_ops,
     matmul_macs,
     pointwise_ops,
     window_ops,
@@ -230,6 +231,12 @@ def _adaptive_pool(args: Sequence[Any], out: Any) -> AtenCost:
     for n, o in zip(x.shape[-spatial:], result.shape[-spatial:], strict=True):
         windows *= adaptive_window_total(int(n), int(o))
     return _paid(pooling=lead * windows)
+
+
+@register_aten("upsample_bilinear2d")
+def _bilinear(args: Sequence[Any], out: Any) -> AtenCost:
+    # as the upsample op: each output value weighs the 4 input values around it
+    return _paid(interpolation=interpolation_ops(_out_elements(out), 4))
 
 
 @register_aten("mean", "amax", "amin")

@@ -50,6 +50,16 @@ def conv_macs(c_out: int, c_in_per_group: int, kernel: Iterable[int], out_spatia
     return int(c_out) * int(c_in_per_group) * elements(kernel) * elements(out_spatial)
 
 
+def conv_transpose_macs(c_in: int, c_out_per_group: int, kernel: Iterable[int], in_spatial: Iterable[int]) -> int:
+    """Transposed convolution, counted from its *input* as FlopCounterMode counts it: every one of the ``C_in ·
+    prod(in spatial)`` input values is multiplied by one filter of ``prod(kernel) · (C_out/groups)`` weights (the
+    weight is ``C_in × C_out/groups × kernel``) and each product accumulated into one output value:
+    ``MACs = prod(kernel) · (C_out/groups) × C_in × prod(in spatial)`` — ``conv_macs`` with input and output
+    swapped, bias excluded. Products that land in the cropped border (``padding``) are counted too, as PyTorch
+    computes them before cropping."""
+    return conv_macs(c_in, c_out_per_group, kernel, in_spatial)
+
+
 def linear_macs(n_in: int, n_out: int) -> int:
     """Fully connected: every output unit is a dot product with every input, ``MACs = in × out``."""
     return int(n_in) * int(n_out)
@@ -83,6 +93,14 @@ def affine_ops(n_elements: int) -> int:
     """A normalization at inference (batch norm; layer and group norm's scale and shift): a multiply and an
     add per value, ``2 × elements``; the statistics are not counted."""
     return 2 * int(n_elements)
+
+
+def interpolation_ops(out_elements: int, neighbours: int) -> int:
+    """Interpolating resampling: each output value is a weighted sum of ``neighbours`` input values (bilinear: the
+    4 around it), one weighted read each, ``out_elements × neighbours`` (fvcore counts bilinear upsampling as 4 per
+    output value too); nearest-neighbour resampling copies one value: 0. The weights, shared by a whole row or
+    column of the output, are not counted."""
+    return int(out_elements) * int(neighbours)
 
 
 def lrn_ops(n_elements: int, size: int) -> int:

@@ -1,6 +1,7 @@
-"""The two PyTorch modules cnncost defines for its own ops (LeNet-5's connection table, ResNet's zero-padding
-shortcut). This module imports torch: only the ``build`` and ``reverse`` facets of ``cnncost.ops.conv`` and
-``cnncost.ops.merge`` import it, inside their function bodies."""
+"""The PyTorch modules cnncost defines for its own ops: LeNet-5's connection table, ResNet's zero-padding
+shortcut, and ConvNeXt's channels-last layers (layer norm over channels, the per-position linear, the learned
+per-channel scale) and stochastic depth. This module imports torch: only the ``build`` and ``reverse`` facets of
+the op families import it, inside their function bodies."""
 
 from __future__ import annotations
 
@@ -74,3 +75,62 @@ class ZeroPadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, out={self.out}"
+
+
+class ChannelsLastLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels of an NCHW map at every position, as torchvision's ``LayerNorm2d`` (ConvNeXt):
+    permute to NHWC, ``F.layer_norm`` over C, permute back. Parameters γ and β of C each."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelsLastLinear(nn.Module):
+    """An ``nn.Linear`` over the channels of an NCHW map at every position (ConvNeXt's pointwise layers):
+    permute to NHWC, the linear layer on the last axis, permute back. Parameters in·out (+ out)."""
+
+    def __init__(self, in_features: int, out_features: int, *, bias: bool, device: Any = None) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=bias, device=device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.linear(x.permute(0, 2, 3, 1))
+        return y.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel, ``γ · x`` with γ of shape (C, 1, 1), as ConvNeXt's ``layer_scale`` (which
+    starts at 1e-6). Parameters C."""
+
+    def __init__(self, channels: int, init: float = 1e-6, *, device: Any = None) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, 1, 1), init, device=device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * x
+
+    def extra_repr(self) -> str:
+        return f"channels={self.gamma.shape[0]}"
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth`` in its ``row`` mode: in training each sample's input is dropped with
+    probability ``p`` (the rest scaled by 1/(1 − p)); at inference the identity. No parameters."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        noise = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
