@@ -14,6 +14,7 @@ from cnncost.errors import CnnCostError, SpecError
 from cnncost.spec.yamlsafe import Pos
 
 E = TypeVar("E", bound=CnnCostError)
+_new = tuple.__new__  # without the keyword handling of NamedTuple's own __new__ (the resolver builds many)
 
 
 class At(NamedTuple):
@@ -27,8 +28,9 @@ class At(NamedTuple):
     @classmethod
     def of(cls, file: str | None, pos: Pos | None, path: str | None) -> At:
         """The location of a YAML position ``(line, column)`` (None: no line and column)."""
-        line, column = pos if pos else (None, None)
-        return cls(file, line, column, path)
+        if pos:
+            return _new(cls, (file, pos[0], pos[1], path))
+        return _new(cls, (file, None, None, path))
 
     def error(self, message: str, *, hint: str | None = None, cls: type[CnnCostError] = SpecError) -> CnnCostError:
         """An error of class ``cls`` here (to raise)."""
@@ -38,3 +40,4 @@ class At(NamedTuple):
         """``exc`` with the location facts it still lacks taken from here (inner code knows less)."""
         exc.located(file=self.file, line=self.line, column=self.column, path=self.path)
         return exc
+

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -27,7 +28,7 @@ from cnncost.spec import limits
 from cnncost.spec.expr import evaluate_counted, names_in
 from cnncost.spec.located import At
 from cnncost.spec.names import normal
-from cnncost.spec.readers import READERS, Evaluate, read_int
+from cnncost.spec.readers import READERS, read_int
 from cnncost.spec.schema import (
     BLOCK_VERB,
     COMBINATORS,
@@ -41,6 +42,8 @@ from cnncost.spec.schema import (
 )
 from cnncost.spec.scope import Scope
 from cnncost.spec.yamlsafe import Pos
+
+_new_at = tuple.__new__  # At.of, inlined in _Reading._at
 
 
 def _fmt(shape: ir.Shape) -> str:
@@ -59,6 +62,19 @@ def _whole_stride(shape: ir.Shape, out: ir.Shape) -> int | None:
             top = (n - 1) // (o - 1)
             high = top if high is None else min(high, top)
     return low if high is None or low <= high else None
+
+
+def _absurd(shape: ir.Shape) -> bool:
+    """Whether an activation is too large to mean anything (``limits.MAX_DIMENSION``, ``MAX_ELEMENTS``)."""
+    return any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS
+
+
+def _absurd_error(shape: ir.Shape, at: At) -> CnnCostError:
+    return at.error(
+        f"the activation {_fmt(shape)} is absurdly large",
+        hint=f"keep each dimension at most {limits.MAX_DIMENSION:,}",
+        cls=LimitError,
+    )
 
 
 def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
@@ -113,8 +129,10 @@ class _Reading:
         self._index_use: dict[int, bool] = {}
 
     def _at(self, pos: Pos | None, path: str | None) -> At:
-        """The location of a YAML position in this file."""
-        return At.of(self.file, pos, path)
+        """The location of a YAML position in this file (``At.of``, without its call: one per argument read)."""
+        if pos:
+            return _new_at(At, (self.file, pos[0], pos[1], path))
+        return _new_at(At, (self.file, None, None, path))
 
     def _at_node(self, where: ir.Where, path: str) -> At:
         """The location of a node being built: its item's line and column, its module path."""
@@ -124,12 +142,16 @@ class _Reading:
         """Count expansion work against ``limits.MAX_WORK``: what is switched off or empty costs time too."""
         self.work += steps
         if self.work > limits.MAX_WORK:
-            raise at.error(
-                f"the network expands to more than {limits.MAX_WORK:,} steps of work (layer items, also those "
-                "switched off by 'when', repeat copies, block calls, arguments and expression terms)",
-                hint="check 'times' of repeats, the depth variables and blocks that call blocks",
-                cls=LimitError,
-            )
+            raise self._too_much_work(at)
+
+    @staticmethod
+    def _too_much_work(at: At) -> CnnCostError:
+        return at.error(
+            f"the network expands to more than {limits.MAX_WORK:,} steps of work (layer items, also those "
+            "switched off by 'when', repeat copies, block calls, arguments and expression terms)",
+            hint="check 'times' of repeats, the depth variables and blocks that call blocks",
+            cls=LimitError,
+        )
 
     def _eval(self, text: str, scope: Mapping[str, Any], at: At) -> Any:
         try:
@@ -139,25 +161,18 @@ class _Reading:
         except CnnCostError as exc:
             raise at.locate(exc) from None
 
-    def _value(self, raw: Any, scope: Mapping[str, Any], at: At) -> Any:
-        """A literal as is; a string evaluated as an expression; lists element by element."""
+    def _value(self, scope: Mapping[str, Any], at: At, raw: Any) -> Any:
+        """A literal as is; a string evaluated as an expression over ``scope``; lists element by element.
+        ``partial(self._value, scope, at)`` is what a reader gets to evaluate with (``readers.Evaluate``)."""
         if isinstance(raw, str):
             return self._eval(raw, scope, at)
         if isinstance(raw, list):
-            return [self._value(v, scope, at) for v in raw]
+            return [self._value(scope, at, v) for v in raw]
         return raw
 
-    def _evaluate(self, scope: Mapping[str, Any], at: At) -> Evaluate:
-        """``_value`` over ``scope`` at ``at``, for a reader."""
-        return lambda raw: self._value(raw, scope, at)
-
     def _check_shape(self, shape: ir.Shape, at: At) -> None:
-        if any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS:
-            raise at.error(
-                f"the activation {_fmt(shape)} is absurdly large",
-                hint=f"keep each dimension at most {limits.MAX_DIMENSION:,}",
-                cls=LimitError,
-            )
+        if _absurd(shape):
+            raise _absurd_error(shape, at)
 
 
 class _Variables(_Reading):
@@ -264,8 +279,11 @@ class _Items(_Variables):
         used: set[str] = set(reserved)
         for i, entry in enumerate(raw):
             spec_path = f"{ctx.spec_path}[{i}]"
-            self._spend(1, self._at(pos_of(raw, i, pos), spec_path))
-            item = self._split(entry, pos_of(raw, i, pos), spec_path)
+            item_pos = pos_of(raw, i, pos)
+            self.work += 1  # what _spend does, without building a location for every item
+            if self.work > limits.MAX_WORK:
+                raise self._too_much_work(self._at(item_pos, spec_path))
+            item = self._split(entry, item_pos, spec_path)
             scope = self._scope_with_shape(ctx.scope, shape)
             if not self._when(item, scope, spec_path):
                 continue
@@ -288,7 +306,7 @@ class _Items(_Variables):
         """Whether an item is present: its ``when`` condition, which must be true or false."""
         if item.when is None:
             return True
-        cond = self._value(item.when, scope, self._at(item.pos, f"{spec_path}.when"))
+        cond = self._value(scope, self._at(item.pos, f"{spec_path}.when"), item.when)
         if not isinstance(cond, bool):
             raise self._at(item.pos, spec_path).error(
                 f"'when' must be true or false, got {shown(cond)}",
@@ -319,7 +337,7 @@ class _Items(_Variables):
         if item.verb != BLOCK_VERB:
             return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
         use_pos = item.arg_pos.get("use", item.body_pos)
-        target = self._value(item.body["use"], scope, self._at(use_pos, f"{spec_path}.block.use"))
+        target = self._value(scope, self._at(use_pos, f"{spec_path}.block.use"), item.body["use"])
         if not isinstance(target, str) or target not in self.blocks:
             raise self._at(use_pos, f"{spec_path}.block").error(
                 f"'use' names no block: {shown(target)}",
@@ -362,7 +380,7 @@ class _Items(_Variables):
                 args[key] = default
                 continue
             at = self._at(item.arg_pos.get(key, item.body_pos), f"{ctx.spec_path}.{key}")
-            args[key] = READERS[field.kind](body[key], at, field, key, self._evaluate(ctx.scope, at))
+            args[key] = READERS[field.kind](body[key], at, field, key, partial(self._value, ctx.scope, at))
         return args
 
     def _layer(
@@ -381,7 +399,8 @@ class _Items(_Variables):
             out = opdef.shape(final, shape)
         except ShapeError as exc:
             raise self._at_node(where, ctx.path).locate(exc) from None
-        self._check_shape(out, At(self.file, where.line or 1, where.column or 1, ctx.path))
+        if _absurd(out):
+            raise _absurd_error(out, At(self.file, where.line or 1, where.column or 1, ctx.path))
         return ir.Layer(name, ctx.path, op, MappingProxyType(dict(final)), shape, out, where)
 
     def _seq(
@@ -440,14 +459,14 @@ class _Items(_Variables):
         for arg, default in declared.items():
             if arg in body:
                 at = self._at(item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}")
-                bound[arg] = self._value(body[arg], ctx.scope, at)
+                bound[arg] = self._value(ctx.scope, at, body[arg])
             elif default is None:
                 raise self._at(item.body_pos, ctx.spec_path).error(
                     f"block '{block_name}' needs argument '{arg}'", hint=f"add {arg}: …"
                 )
             else:
                 at = self._at(pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}")
-                bound[arg] = self._value(default, inner, at)
+                bound[arg] = self._value(inner, at, default)
         shadowing = {k: v for k, v in bound.items() if k in self.variable_names}
         if shadowing:  # an argument named like a spec variable is that variable for blocks called from here
             inner = Scope(bound, ctx.scope.globals, globals_=Scope(shadowing, ctx.scope.globals))
@@ -841,7 +860,7 @@ class Resolver(_Combinators):
         dims = []
         for i, v in enumerate(raw):
             dim_at = self._at(pos_of(raw, i, pos), "input")
-            dims.append(read_int(v, dim_at, self._evaluate(scope, dim_at), minimum=1))
+            dims.append(read_int(v, dim_at, partial(self._value, scope, dim_at), minimum=1))
         if size is not None:
             if len(dims) != 3:
                 raise At(self.file).error(
