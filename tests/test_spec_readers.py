@@ -227,3 +227,16 @@ def test_at_locate_fills_in_only_what_is_missing() -> None:
     assert AT.locate(inner) is inner
     assert (inner.file, inner.line, inner.column, inner.path) == ("net.yaml", 9, 1, "layers[0].conv.kernel")
     assert str(inner) == "net.yaml:9:1: layers[0].conv.kernel: bad"
+
+
+def test_the_resolver_raises_located_errors_through_at_only() -> None:
+    """No call site in the resolver or the readers spells out a line or a column: locations go through ``At``."""
+    import re
+    from pathlib import Path
+
+    import cnncost.spec.readers
+    import cnncost.spec.resolve
+
+    for module in (cnncost.spec.resolve, cnncost.spec.readers):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        assert not re.findall(r"\b(?:line|column)=|\.located\(|\*\*located", source), module.__name__
