@@ -1,29 +1,39 @@
 """Resolve a checked spec into the IR: evaluate variables, expand blocks and repeats, infer every shape.
 
 Shape rules come from the op registry (``cnncost.ops``); this module only walks the spec, keeps scopes
-and names, and attaches locations to every error.
+and names, and attaches locations to every error. Arguments are read through the table of readers
+(``cnncost.spec.readers``); every located error is raised through one ``At`` (``cnncost.spec.located``).
+
+The resolver is one object in layers, each a class that reads on its own:
+
+    _Reading       the document, the work budget, evaluating expressions
+    _Variables     the spec's variables, with the variant's and the caller's values
+    _Items         layer lists, items, their arguments, ops and block calls
+    _Combinators   sequence, repeat, concat, residual, scale
+    Resolver       the network: its input and its root
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 from cnncost import ir, limits
-from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
+from cnncost.errors import CnnCostError, LimitError, ShapeError, UsageError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op
 from cnncost.spec.expr import evaluate_counted, names_in
+from cnncost.spec.located import At
 from cnncost.spec.names import normal
+from cnncost.spec.readers import READERS, read_int
 from cnncost.spec.schema import (
     BLOCK_VERB,
     COMBINATORS,
     SHAPE_NAMES,
-    SHORTCUTS,
     Item,
     check_document,
-    fail,
     fields_for,
     pos_of,
     split_item,
@@ -31,6 +41,8 @@ from cnncost.spec.schema import (
 )
 from cnncost.spec.scope import Scope
 from cnncost.spec.yamlsafe import Pos
+
+_new_at = tuple.__new__  # At.of, inlined in _Reading._at
 
 
 def _fmt(shape: ir.Shape) -> str:
@@ -49,6 +61,19 @@ def _whole_stride(shape: ir.Shape, out: ir.Shape) -> int | None:
             top = (n - 1) // (o - 1)
             high = top if high is None else min(high, top)
     return low if high is None or low <= high else None
+
+
+def _absurd(shape: ir.Shape) -> bool:
+    """Whether an activation is too large to mean anything (``limits.MAX_DIMENSION``, ``MAX_ELEMENTS``)."""
+    return any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS
+
+
+def _absurd_error(shape: ir.Shape, at: At) -> CnnCostError:
+    return at.error(
+        f"the activation {_fmt(shape)} is absurdly large",
+        hint=f"keep each dimension at most {limits.MAX_DIMENSION:,}",
+        cls=LimitError,
+    )
 
 
 def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
@@ -80,7 +105,9 @@ class _Ctx:
         self.depth = depth
 
 
-class Resolver:
+class _Reading:
+    """The document, the work it costs to expand, and expressions evaluated over a scope."""
+
     def __init__(self, doc: Mapping[str, Any], *, file: str | None, variant: str | None = None) -> None:
         check_document(doc, file=file)
         self.doc = doc
@@ -88,9 +115,8 @@ class Resolver:
         self.blocks: Mapping[str, Any] = doc.get("blocks") or {}
         variants: Mapping[str, Any] = doc.get("variants") or {}
         if variant is not None and variant not in variants:
-            raise SpecError(
+            raise At(file).error(
                 f"no variant '{variant}' in this spec",
-                file=file,
                 hint=suggest(variant, variants) or ("variants: " + ", ".join(variants) if variants else None),
             )
         self.variant = variant
@@ -101,7 +127,55 @@ class Resolver:
         self._items: dict[int, Item] = {}
         self._index_use: dict[int, bool] = {}
 
-    # ------------------------------------------------------------------------------------------- variables
+    def _at(self, pos: Pos | None, path: str | None) -> At:
+        """The location of a YAML position in this file (``At.of``, without its call: one per argument read)."""
+        if pos:
+            return _new_at(At, (self.file, pos[0], pos[1], path))
+        return _new_at(At, (self.file, None, None, path))
+
+    def _at_node(self, where: ir.Where, path: str) -> At:
+        """The location of a node being built: its item's line and column, its module path."""
+        return At(self.file, where.line, where.column, path)
+
+    def _spend(self, steps: int, at: At) -> None:
+        """Count expansion work against ``limits.MAX_WORK``: what is switched off or empty costs time too."""
+        self.work += steps
+        if self.work > limits.MAX_WORK:
+            raise self._too_much_work(at)
+
+    @staticmethod
+    def _too_much_work(at: At) -> CnnCostError:
+        return at.error(
+            f"the network expands to more than {limits.MAX_WORK:,} steps of work (layer items, also those "
+            "switched off by 'when', repeat copies, block calls, arguments and expression terms)",
+            hint="check 'times' of repeats, the depth variables and blocks that call blocks",
+            cls=LimitError,
+        )
+
+    def _eval(self, text: str, scope: Mapping[str, Any], at: At) -> Any:
+        try:
+            value, steps = evaluate_counted(text, scope)
+            self._spend(steps, at)
+            return value
+        except CnnCostError as exc:
+            raise at.locate(exc) from None
+
+    def _value(self, scope: Mapping[str, Any], at: At, raw: Any) -> Any:
+        """A literal as is; a string evaluated as an expression over ``scope``; lists element by element.
+        ``partial(self._value, scope, at)`` is what a reader gets to evaluate with (``readers.Evaluate``)."""
+        if isinstance(raw, str):
+            return self._eval(raw, scope, at)
+        if isinstance(raw, list):
+            return [self._value(scope, at, v) for v in raw]
+        return raw
+
+    def _check_shape(self, shape: ir.Shape, at: At) -> None:
+        if _absurd(shape):
+            raise _absurd_error(shape, at)
+
+
+class _Variables(_Reading):
+    """The spec's variables, in order, with the variant's and the caller's values substituted."""
 
     def variables(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Evaluate the spec's variables in order, with the variant's and the caller's values substituted."""
@@ -109,21 +183,15 @@ class Resolver:
         chosen: dict[str, tuple[Any, Pos | None, str]] = {}
         for name, value in declared.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise fail(
-                    f"variable name {shown(name)} is not a plain identifier",
-                    file=self.file,
-                    pos=pos_of(declared, name, (1, 1)),
-                    path="variables",
+                raise self._at(pos_of(declared, name, (1, 1)), "variables").error(
+                    f"variable name {shown(name)} is not a plain identifier"
                 )
             chosen[name] = (value, pos_of(declared, name, (1, 1)), f"variables.{name}")
         variant_vars: Mapping[str, Any] = self.variant_doc.get("variables") or {}
         for name, value in variant_vars.items():
             if name not in chosen:
-                raise fail(
+                raise self._at(pos_of(variant_vars, name, (1, 1)), f"variants.{self.variant}.variables").error(
                     f"variant '{self.variant}' sets '{name}', which the spec does not declare",
-                    file=self.file,
-                    pos=pos_of(variant_vars, name, (1, 1)),
-                    path=f"variants.{self.variant}.variables",
                     hint=suggest(name, chosen) or "declare it under 'variables' with a default",
                 )
             chosen[name] = (
@@ -134,106 +202,602 @@ class Resolver:
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TypeError(f"variables must be a mapping of name to value, not {type(overrides).__name__}")
         given: dict[str, str] = {}  # each override's name as the caller wrote it
+        in_file = At(self.file)
         for written, value in (overrides or {}).items():
             if not isinstance(written, str):
                 raise TypeError(f"variable names are strings, not {written!r}")
             name = normal(written)
             if name in given:
-                raise UsageError(
+                raise in_file.error(
                     f"--set {given[name]} and --set {written} are the same name after Unicode normalization",
-                    file=self.file,
                     hint="set it once",
+                    cls=UsageError,
                 )
             given[name] = written
             if name not in chosen:
-                raise UsageError(
+                raise in_file.error(
                     f"--set {written}: this network has no variable '{written}'",
-                    file=self.file,
                     hint=suggest(name, chosen) or ("its variables: " + ", ".join(chosen) if chosen else "it has none"),
+                    cls=UsageError,
                 )
             chosen[name] = (value, None, f"--set {name}")
         scope: dict[str, Any] = {}
         for name, (value, pos, where) in chosen.items():
             try:
-                scope[name] = self._variable(name, value, pos, where, scope, declared=chosen)
+                scope[name] = self._variable(name, value, self._at(pos, where), scope, declared=chosen)
             except CnnCostError as exc:
                 if where.startswith("--set") and not isinstance(exc, UsageError):
                     # the value came from the command line: bad usage (exit 2), said in the same words
-                    raise UsageError(f"{where}={shown(value)}: {exc.message}", file=self.file, hint=exc.hint) from None
+                    message = f"{where}={shown(value)}: {exc.message}"
+                    raise in_file.error(message, hint=exc.hint, cls=UsageError) from None
                 raise
         return scope
 
-    def _variable(
-        self,
-        name: str,
-        value: Any,
-        pos: Pos | None,
-        where: str,
-        scope: Mapping[str, Any],
-        *,
-        declared: Mapping[str, Any],
-    ) -> Any:
+    def _variable(self, name: str, value: Any, at: At, scope: Mapping[str, Any], *, declared: Mapping[str, Any]) -> Any:
         if isinstance(value, str):
             # names declared but not yet defined: this one and the ones after it (each check costs its names only)
             used_later = {n for n in names_in(value) if n in declared and n not in scope}
             if used_later:
-                raise fail(
+                raise at.error(
                     f"variable '{name}' uses '{sorted(used_later)[0]}' before it is defined",
-                    file=self.file,
-                    pos=pos,
-                    path=where,
                     hint="define variables before the ones that use them",
                 )
             text = value
-            value = self._eval(value, scope, pos, where)
-            if value == text and pos is None and not text.strip().replace("-", "_").isidentifier():
-                raise fail(
+            value = self._eval(value, scope, at)
+            if value == text and at.line is None and not text.strip().replace("-", "_").isidentifier():
+                raise at.error(
                     f"cannot read {shown(text)} as a number, a word or an expression",
-                    file=self.file,
-                    pos=pos,
-                    path=where,
                     hint="e.g. --set width=0.5, --set block=basic, --set 'depths=[2, 2, 2, 2]'",
                 )
-        return self._plain(value, pos, where)
+        return self._plain(value, at)
 
-    def _plain(self, value: Any, pos: Pos | None, where: str) -> Any:
+    def _plain(self, value: Any, at: At) -> Any:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, (int, float)):
             if isinstance(value, float) and not math.isfinite(value):
-                raise fail("a variable must be a finite number", file=self.file, pos=pos, path=where)
+                raise at.error("a variable must be a finite number")
             if isinstance(value, int) and abs(value) > limits.MAX_INT:
-                raise fail("the value is absurdly large", file=self.file, pos=pos, path=where)
+                raise at.error("the value is absurdly large")
             return value
         if isinstance(value, str):
             return value
         if isinstance(value, list):
-            return [self._plain(v, pos, where) for v in value]
-        raise fail(
-            f"a variable must be a number, a word or a list, not {kind_of(value)}",
-            file=self.file,
-            pos=pos,
-            path=where,
+            return [self._plain(v, at) for v in value]
+        raise at.error(f"a variable must be a number, a word or a list, not {kind_of(value)}")
+
+
+class _Items(_Variables):
+    """Layer lists, their items and arguments, the ops they name and the blocks they call."""
+
+    def _layers(
+        self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, reserved: tuple[str, ...] = ()
+    ) -> tuple[tuple[ir.Node, ...], ir.Shape]:
+        nodes: list[ir.Node] = []
+        counts: dict[str, int] = {}
+        used: set[str] = set(reserved)
+        for i, entry in enumerate(raw):
+            spec_path = f"{ctx.spec_path}[{i}]"
+            item_pos = pos_of(raw, i, pos)
+            self.work += 1  # what _spend does, without building a location for every item
+            if self.work > limits.MAX_WORK:
+                raise self._too_much_work(self._at(item_pos, spec_path))
+            item = self._split(entry, item_pos, spec_path)
+            scope = self._scope_with_shape(ctx.scope, shape)
+            if not self._when(item, scope, spec_path):
+                continue
+            verb, body, block_name = self._verb(item, scope, spec_path)
+            if item.name is None:
+                counts[verb] = counts.get(verb, 0) + 1
+            name = item.name or f"{verb}{counts[verb]}"
+            if name in used:
+                raise self._at(item.pos, spec_path).error(
+                    f"two layers in the same list are named '{name}'", hint="give one of them another 'name'"
+                )
+            used.add(name)
+            child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
+            node = self._item(item, verb, body, block_name, name, shape, child)
+            nodes.append(node)
+            shape = node.out_shape
+        return tuple(nodes), shape
+
+    def _when(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> bool:
+        """Whether an item is present: its ``when`` condition, which must be true or false."""
+        if item.when is None:
+            return True
+        cond = self._value(scope, self._at(item.pos, f"{spec_path}.when"), item.when)
+        if not isinstance(cond, bool):
+            raise self._at(item.pos, spec_path).error(
+                f"'when' must be true or false, got {shown(cond)}",
+                hint="write a comparison, e.g. when: stride == 1",
+            )
+        return cond
+
+    def _split(self, entry: Any, pos: Pos, spec_path: str) -> Item:
+        """``split_item``, once per mapping of the document: repeats and blocks resolve the same items again and
+        again (ResNet-1202 has 600 copies of one block)."""
+        if not isinstance(entry, Mapping):
+            return split_item(entry, pos, file=self.file, spec_path=spec_path)
+        key = id(entry)
+        if key not in self._items:
+            self._items[key] = split_item(entry, pos, file=self.file, spec_path=spec_path)
+        return self._items[key]
+
+    def _scope_with_shape(self, scope: Scope, shape: ir.Shape) -> Scope:
+        extra = (
+            dict(zip(SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
+            if len(shape) == 3
+            else {"in_channels": shape[0]}
+        )
+        return Scope(extra, scope)
+
+    def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
+        """The effective verb: for ``block: {use: …}`` the block the expression names."""
+        if item.verb != BLOCK_VERB:
+            return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
+        use_pos = item.arg_pos.get("use", item.body_pos)
+        target = self._value(scope, self._at(use_pos, f"{spec_path}.block.use"), item.body["use"])
+        if not isinstance(target, str) or target not in self.blocks:
+            raise self._at(use_pos, f"{spec_path}.block").error(
+                f"'use' names no block: {shown(target)}",
+                hint=suggest(str(target), self.blocks) or "define it under 'blocks'",
+            )
+        body = {k: v for k, v in item.body.items() if k != "use"}
+        return target, body, target
+
+    def _item(
+        self,
+        item: Item,
+        verb: str,
+        body: Mapping[str, Any],
+        block_name: str | None,
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+    ) -> ir.Node:
+        where = ir.Where(self.file, item.pos[0], item.pos[1], ctx.spec_path)
+        if block_name is not None:
+            return self._block(item, block_name, body, name, shape, ctx, where)
+        fields = fields_for(verb, self.blocks)
+        if fields is None:
+            raise unknown_verb(verb, self.blocks, file=self.file, pos=item.pos, spec_path=ctx.spec_path)
+        args = self._args(fields, body, item, ctx)
+        if verb in COMBINATORS:
+            combine: Any = getattr(self, "_" + verb)
+            node: ir.Node = combine(args, item, name, shape, ctx, where)
+            return node
+        return self._layer(verb, args, name, shape, ctx, where, item.body_pos)
+
+    def _args(self, fields: Mapping[str, Field], body: Mapping[str, Any], item: Item, ctx: _Ctx) -> dict[str, Any]:
+        """Each field's value: its default, or what its kind's reader makes of the value written."""
+        args: dict[str, Any] = {}
+        for key, field in fields.items():
+            if key not in body:
+                default = field.default
+                if field.kind in ("pair", "padding") and isinstance(default, int):
+                    default = (default, default)
+                args[key] = default
+                continue
+            at = self._at(item.arg_pos.get(key, item.body_pos), f"{ctx.spec_path}.{key}")
+            args[key] = READERS[field.kind](body[key], at, field, key, partial(self._value, ctx.scope, at))
+        return args
+
+    def _layer(
+        self, op: str, args: dict[str, Any], name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where, pos: Pos
+    ) -> ir.Layer:
+        self.layer_count += 1
+        if self.layer_count > limits.MAX_LAYERS:
+            raise self._at_node(where, ctx.path).error(
+                f"the network expands to more than {limits.MAX_LAYERS:,} layers",
+                hint="check 'times' of repeats and the depth variables",
+                cls=LimitError,
+            )
+        opdef = get_op(op)
+        try:
+            final = opdef.prepare(args, shape) if opdef.prepare else args
+            out = opdef.shape(final, shape)
+        except ShapeError as exc:
+            raise self._at_node(where, ctx.path).locate(exc) from None
+        if _absurd(out):
+            raise _absurd_error(out, At(self.file, where.line or 1, where.column or 1, ctx.path))
+        return ir.Layer(name, ctx.path, op, MappingProxyType(dict(final)), shape, out, where)
+
+    def _seq(
+        self,
+        raw: Any,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        pos: Pos,
+        *,
+        name: str,
+        kind: str,
+        label: str,
+        where: ir.Where,
+        path: str | None = None,
+        reserved: tuple[str, ...] = (),
+    ) -> ir.Sequence:
+        children, out = self._layers(raw, shape, ctx, pos, reserved=reserved)
+        return ir.Sequence(name, ctx.path if path is None else path, kind, label, children, shape, out, where)
+
+    def _single(self, item: Item, name: str, shape: ir.Shape, ctx: _Ctx) -> ir.Node | None:
+        scope = self._scope_with_shape(ctx.scope, shape)
+        if not self._when(item, scope, ctx.spec_path):
+            return None
+        verb, body, block_name = self._verb(item, scope, ctx.spec_path)
+        inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth)
+        return self._item(item, verb, body, block_name, name, shape, inner)
+
+    def _block(
+        self,
+        item: Item,
+        block_name: str,
+        body: Mapping[str, Any],
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        where: ir.Where,
+    ) -> ir.Node:
+        if ctx.depth >= limits.MAX_CALL_DEPTH:
+            raise self._at_node(where, ctx.path).error(
+                f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep (at block '{block_name}')",
+                hint="a block probably calls itself through 'block: {use: …}'",
+                cls=LimitError,
+            )
+        block = self.blocks[block_name]
+        declared: Mapping[str, Any] = block.get("args") or {}
+        unknown = [k for k in body if k not in declared]
+        if unknown:
+            raise self._at(item.arg_pos.get(unknown[0], item.body_pos), ctx.spec_path).error(
+                f"block '{block_name}' has no argument '{unknown[0]}'",
+                hint=suggest(unknown[0], declared) or "its arguments: " + (", ".join(declared) or "none"),
+            )
+        self._spend(1 + len(declared), self._at(item.pos, ctx.spec_path))  # the call and each argument it binds
+        # Inside the block: its arguments over the spec's variables as the caller sees them (``globals``).
+        bound: dict[str, Any] = {}
+        inner = Scope(bound, ctx.scope.globals)
+        for arg, default in declared.items():
+            if arg in body:
+                at = self._at(item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}")
+                bound[arg] = self._value(ctx.scope, at, body[arg])
+            elif default is None:
+                raise self._at(item.body_pos, ctx.spec_path).error(
+                    f"block '{block_name}' needs argument '{arg}'", hint=f"add {arg}: …"
+                )
+            else:
+                at = self._at(pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}")
+                bound[arg] = self._value(inner, at, default)
+        shadowing = {k: v for k, v in bound.items() if k in self.variable_names}
+        if shadowing:  # an argument named like a spec variable is that variable for blocks called from here
+            inner = Scope(bound, ctx.scope.globals, globals_=Scope(shadowing, ctx.scope.globals))
+        bpos = pos_of(self.blocks, block_name, item.pos)
+        inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
+        raw_layers = block["layers"]
+        if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
+            # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
+            only = self._split(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
+            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
+            assert node is not None
+            return node
+        return self._seq(
+            block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where
         )
 
-    def _eval(self, text: str, scope: Mapping[str, Any], pos: Pos | None, where: str) -> Any:
-        try:
-            value, steps = evaluate_counted(text, scope)
-            self._spend(steps, pos, where)
-            return value
-        except CnnCostError as exc:
-            line, col = pos if pos else (None, None)
-            raise exc.located(file=self.file, line=line, column=col, path=where) from None
 
-    def _value(self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, where: str) -> Any:
-        """A literal as is; a string evaluated as an expression; lists element by element."""
-        if isinstance(raw, str):
-            return self._eval(raw, scope, pos, where)
-        if isinstance(raw, list):
-            return [self._value(v, scope, pos, where) for v in raw]
-        return raw
+class _Combinators(_Items):
+    """The combinators, each resolved at its own item: ``_item`` calls ``_<verb>`` with the read arguments."""
 
-    # ---------------------------------------------------------------------------------------------- network
+    def _sequence(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        return self._layers_arg(args, item, name, shape, ctx, where, kind="sequence", label="sequence")
+
+    def _layers_arg(
+        self,
+        args: Mapping[str, Any],
+        item: Item,
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        where: ir.Where,
+        *,
+        kind: str,
+        label: str,
+        reserved: tuple[str, ...] = (),
+    ) -> ir.Sequence:
+        """The ``layers`` argument of a combinator, resolved at the combinator's own path (``sequence`` groups;
+        the transparent body of a ``residual`` and gate of a ``scale``)."""
+        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        pos = item.arg_pos.get("layers", item.body_pos)
+        return self._seq(
+            args["layers"], shape, inner, pos, name=name, kind=kind, label=label, where=where, reserved=reserved
+        )
+
+    def _repeat(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        times = int(args["times"])
+        if times > limits.MAX_REPEAT:
+            raise self._at_node(where, ctx.path).error(
+                f"repeat {times:,} times is absurd", hint=f"repeat at most {limits.MAX_REPEAT:,} times", cls=LimitError
+            )
+        if times == 0:
+            return ir.Sequence(name, ctx.path, "repeat", "repeat", (), shape, shape, where)
+        raw = args["layers"]
+        lpos = item.arg_pos.get("layers", item.body_pos)
+        copies: list[ir.Node] = []
+        current = shape
+        second: tuple[ir.Node | None, int, int] | None = None  # copy 1, and the layers and work it took
+        for i in range(times):
+            if i == 2 and second is not None:
+                self._project_repeat(times, raw, *second, where, ctx)
+            before = (self.layer_count, self.work)
+            self._spend(1, At(self.file, where.line or 1, where.column or 1, ir.join_path(ctx.path, str(i))))
+            local: dict[str, Any] = {"index": i}
+            if args["stride"] is not None:
+                local["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
+                if i:
+                    local["stride"] = 1
+            copy_scope = Scope(local, ctx.scope)
+            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
+            if len(raw) == 1:
+                # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
+                inner = self._split(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
+                single = self._single(inner, str(i), current, copy_ctx)
+                if i == 1:
+                    second = (single, self.layer_count - before[0], self.work - before[1])
+                if single is None:  # switched off by 'when'
+                    continue
+                node: ir.Node = single
+            else:
+                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
+                if i == 1:
+                    second = (node, self.layer_count - before[0], self.work - before[1])
+            copies.append(node)
+            current = node.out_shape
+        return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
+
+    def _project_repeat(
+        self, times: int, raw: Any, second: ir.Node | None, per_copy: int, work: int, where: ir.Where, ctx: _Ctx
+    ) -> None:
+        """Refuse at once a repeat whose remaining copies, each the size of the second, exceed the layer or work
+        limit (rather than expanding copies for seconds first). The second copy stands for the rest exactly when
+        they are the same: they share its stride of 1, its input shape (when it keeps the shape it is given) and
+        everything else but ``index``, so a repeat whose layers mention ``index`` is expanded copy by copy."""
+        if second is not None and second.in_shape != second.out_shape:
+            return
+        if self._uses_index(raw):
+            return
+        here = self._at_node(where, ctx.path)
+        projected = self.layer_count + per_copy * (times - 2)
+        if projected > limits.MAX_LAYERS:
+            raise here.error(
+                f"repeating {times:,} copies of {per_copy:,} layers expands the network to more than "
+                f"{limits.MAX_LAYERS:,} layers",
+                hint="check 'times' of repeats and the depth variables",
+                cls=LimitError,
+            )
+        projected_work = self.work + work * (times - 2)
+        if projected_work > limits.MAX_WORK:
+            raise here.error(
+                f"repeating {times:,} copies of {work:,} steps of work expands the network to more than "
+                f"{limits.MAX_WORK:,} steps (layer items, also those switched off by 'when', repeat copies, "
+                "block calls, arguments and expression terms)",
+                hint="check 'times' of repeats and the depth variables",
+                cls=LimitError,
+            )
+
+    def _uses_index(self, raw: Any) -> bool:
+        """Whether any expression inside a repeat's layers names ``index`` (blocks called from there cannot see it
+        unless it is passed to them, which is an expression in the layers)."""
+        key = id(raw)
+        if key not in self._index_use:
+            found = False
+            stack = [raw]
+            while stack and not found:
+                value = stack.pop()
+                if isinstance(value, str):
+                    text = normal(value)
+                    found = "index" in text and "index" in names_in(text)
+                elif isinstance(value, Mapping):
+                    stack.extend(value.values())
+                elif isinstance(value, list):
+                    stack.extend(value)
+            self._index_use[key] = found
+        return self._index_use[key]
+
+    def _concat(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        branches_raw: Mapping[str, Any] = args["branches"]
+        bpos = item.arg_pos.get("branches", item.body_pos)
+        branches: list[ir.Sequence] = []
+        for bname, raw in branches_raw.items():
+            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
+            branches.append(
+                self._seq(
+                    raw,
+                    shape,
+                    bctx,
+                    pos_of(branches_raw, bname, bpos),
+                    name=bname,
+                    kind="branch",
+                    label=bname,
+                    where=where,
+                )
+            )
+        outs = [b.out_shape for b in branches]
+        here = self._at_node(where, ctx.path)
+        if any(len(o) != 3 for o in outs):
+            raise here.error(
+                "concat joins feature maps along channels, but a branch ends in a flat vector",
+                hint="flatten after the concat, not inside a branch",
+                cls=ShapeError,
+            )
+        sizes = {(o[0], o[1]) for o in outs}
+        if len(sizes) > 1:
+            listed = ", ".join(f"{b.name} {b.out_shape[0]}×{b.out_shape[1]}" for b in branches)
+            raise here.error(
+                f"concatenated branches must have the same height and width, but give {listed}",
+                hint="use the same stride in every branch and 'same' padding (pad pooling branches too)",
+                cls=ShapeError,
+            )
+        out = (outs[0][0], outs[0][1], sum(o[2] for o in outs))
+        self._check_shape(out, At(self.file, where.line or 1, where.column or 1, ctx.path))
+        return ir.Concat(name, ctx.path, tuple(branches), shape, out, where)
+
+    def _residual(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        act = args["activation"]
+        reserved = ("shortcut", "add") + ((act,) if act else ())
+        body = self._layers_arg(
+            args, item, name, shape, ctx, where, kind="residual-body", label="body", reserved=reserved
+        )
+        out = body.out_shape
+        kind = str(args["shortcut"])
+        same = out == shape
+        if kind.startswith("identity-or-"):
+            kind = "identity" if same else kind.removeprefix("identity-or-")
+        here = self._at_node(where, ctx.path)
+        if kind == "none":
+            post = self._post_activation(act, out, ctx, where, item)
+            children = body.children + ((post,) if post else ())
+            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where)
+        if len(shape) != 3 or len(out) != 3:
+            raise here.error(
+                f"a residual block needs feature maps on both ends, but goes from {_fmt(shape)} to {_fmt(out)}",
+                hint="keep flatten and linear layers outside residual blocks",
+                cls=ShapeError,
+            )
+        if kind == "identity":
+            if not same:
+                raise here.error(
+                    f"cannot add the block's output {_fmt(out)} to its input {_fmt(shape)} "
+                    "through an identity shortcut",
+                    hint=_shortcut_advice(shape, out),
+                    cls=ShapeError,
+                )
+            return ir.Residual(
+                name,
+                ctx.path,
+                body,
+                None,
+                "identity",
+                shape,
+                out,
+                where,
+                self._post_activation(act, out, ctx, where, item),
+            )
+        stride = self._shortcut_stride(shape, out, here)
+        spath = ir.join_path(ctx.path, "shortcut")
+        swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
+        sctx = _Ctx(swhere.spec_path, spath, ctx.scope, ctx.depth)
+        layers: list[ir.Node] = []
+        if kind == "projection":
+            conv_args = {
+                "out": out[2],
+                "kernel": (1, 1),
+                "stride": (stride, stride),
+                "padding": (0, 0),
+                "dilation": (1, 1),
+                "groups": 1,
+                "bias": not args["shortcut_bn"],
+                "connections": None,
+            }
+            conv = self._layer(
+                "conv",
+                conv_args,
+                "conv",
+                shape,
+                _Ctx(sctx.spec_path, ir.join_path(spath, "conv"), ctx.scope, ctx.depth),
+                swhere,
+                item.pos,
+            )
+            layers.append(conv)
+            if args["shortcut_bn"]:
+                layers.append(
+                    self._layer(
+                        "bn",
+                        {"eps": 1e-5},
+                        "bn",
+                        conv.out_shape,
+                        _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
+                        swhere,
+                        item.pos,
+                    )
+                )
+        else:  # zero-pad
+            if out[2] < shape[2]:
+                raise here.error(
+                    f"a zero-padding shortcut can only add channels, but the block goes from {shape[2]} to {out[2]}",
+                    hint="use 'shortcut: projection'",
+                    cls=ShapeError,
+                )
+            layers.append(
+                self._layer(
+                    "zero_pad",
+                    {"stride": stride, "out": out[2]},
+                    "pad",
+                    shape,
+                    _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
+                    swhere,
+                    item.pos,
+                )
+            )
+        if layers[-1].out_shape != out:
+            raise here.error(
+                f"the {kind} shortcut gives {_fmt(layers[-1].out_shape)} but the block gives {_fmt(out)}",
+                hint="make the block's spatial size an exact division of its input",
+                cls=ShapeError,
+            )
+        shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
+        return ir.Residual(
+            name,
+            ctx.path,
+            body,
+            shortcut,
+            kind,
+            shape,
+            out,
+            where,
+            self._post_activation(act, out, ctx, where, item),
+        )
+
+    def _post_activation(
+        self, act: str | None, shape: ir.Shape, ctx: _Ctx, where: ir.Where, item: Item
+    ) -> ir.Layer | None:
+        if not act:
+            return None
+        actx = _Ctx(f"{ctx.spec_path}.activation", ir.join_path(ctx.path, act), ctx.scope, ctx.depth)
+        return self._layer(act, {}, act, shape, actx, where, item.pos)
+
+    @staticmethod
+    def _shortcut_stride(shape: ir.Shape, out: ir.Shape, here: At) -> int:
+        stride = _whole_stride(shape, out)
+        if stride is not None:
+            return stride
+        raise here.error(
+            f"no shortcut stride maps the input {shape[0]}×{shape[1]} onto the block's output {out[0]}×{out[1]}",
+            hint="a residual block may only shrink height and width by a whole stride",
+            cls=ShapeError,
+        )
+
+    def _scale(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        gate = self._layers_arg(args, item, name, shape, ctx, where, kind="scale-gate", label="gate")
+        g = gate.out_shape
+        if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
+            raise self._at_node(where, ctx.path).error(
+                f"the gate gives {_fmt(g)}, which cannot multiply the input {_fmt(shape)}",
+                hint="end the gate with 1×1×C (as in squeeze-and-excitation) or the input's own shape",
+                cls=ShapeError,
+            )
+        return ir.Scale(name, ctx.path, gate, shape, shape, where)
+
+
+class Resolver(_Combinators):
+    """A spec document (and a variant of it) resolved into networks: ``Resolver(doc, file=…).network(…)``."""
 
     def network(
         self,
@@ -289,765 +853,25 @@ class Resolver:
     def _input_shape(self, scope: Mapping[str, Any], size: tuple[int, int] | None) -> ir.Shape:
         raw = self.doc["input"]
         pos = pos_of(self.doc, "input", (1, 1))
+        at = self._at(pos, "input")
         if not isinstance(raw, list) or len(raw) not in (1, 3):
-            raise fail(
-                "'input' must be [H, W, C] (or [N] for a vector)",
-                file=self.file,
-                pos=pos,
-                path="input",
-                hint="e.g. input: [224, 224, 3]",
-            )
-        dims = [self._int(v, scope, pos_of(raw, i, pos), "input", minimum=1) for i, v in enumerate(raw)]
+            raise at.error("'input' must be [H, W, C] (or [N] for a vector)", hint="e.g. input: [224, 224, 3]")
+        dims = []
+        for i, v in enumerate(raw):
+            dim_at = self._at(pos_of(raw, i, pos), "input")
+            dims.append(read_int(v, dim_at, partial(self._value, scope, dim_at), minimum=1))
         if size is not None:
             if len(dims) != 3:
-                raise UsageError("--size applies to image inputs, but this network takes a vector", file=self.file)
+                raise At(self.file).error(
+                    "--size applies to image inputs, but this network takes a vector", cls=UsageError
+                )
             for s in size:
                 if not 1 <= s <= limits.MAX_DIMENSION:
                     raise UsageError(f"--size {s} is out of range", hint=f"use 1…{limits.MAX_DIMENSION:,}")
             dims[0], dims[1] = size
         shape = tuple(dims)
-        self._check_shape(shape, pos, "input")
+        self._check_shape(shape, at)
         return shape
-
-    def _check_shape(self, shape: ir.Shape, pos: Pos | None, path: str) -> None:
-        if any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS:
-            line, col = pos if pos else (None, None)
-            raise LimitError(
-                f"the activation {_fmt(shape)} is absurdly large",
-                file=self.file,
-                line=line,
-                column=col,
-                path=path,
-                hint=f"keep each dimension at most {limits.MAX_DIMENSION:,}",
-            )
-
-    # ---------------------------------------------------------------------------------------------- layers
-
-    def _layers(
-        self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, reserved: tuple[str, ...] = ()
-    ) -> tuple[tuple[ir.Node, ...], ir.Shape]:
-        nodes: list[ir.Node] = []
-        counts: dict[str, int] = {}
-        used: set[str] = set(reserved)
-        for i, entry in enumerate(raw):
-            spec_path = f"{ctx.spec_path}[{i}]"
-            self._spend(1, pos_of(raw, i, pos), spec_path)
-            item = self._split(entry, pos_of(raw, i, pos), spec_path)
-            scope = self._scope_with_shape(ctx.scope, shape)
-            if not self._when(item, scope, spec_path):
-                continue
-            verb, body, block_name = self._verb(item, scope, spec_path)
-            if item.name is None:
-                counts[verb] = counts.get(verb, 0) + 1
-            name = item.name or f"{verb}{counts[verb]}"
-            if name in used:
-                raise fail(
-                    f"two layers in the same list are named '{name}'",
-                    file=self.file,
-                    pos=item.pos,
-                    path=spec_path,
-                    hint="give one of them another 'name'",
-                )
-            used.add(name)
-            child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
-            node = self._item(item, verb, body, block_name, name, shape, child)
-            nodes.append(node)
-            shape = node.out_shape
-        return tuple(nodes), shape
-
-    def _when(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> bool:
-        """Whether an item is present: its ``when`` condition, which must be true or false."""
-        if item.when is None:
-            return True
-        cond = self._value(item.when, scope, item.pos, f"{spec_path}.when")
-        if not isinstance(cond, bool):
-            raise fail(
-                f"'when' must be true or false, got {shown(cond)}",
-                file=self.file,
-                pos=item.pos,
-                path=spec_path,
-                hint="write a comparison, e.g. when: stride == 1",
-            )
-        return cond
-
-    def _split(self, entry: Any, pos: Pos, spec_path: str) -> Item:
-        """``split_item``, once per mapping of the document: repeats and blocks resolve the same items again and
-        again (ResNet-1202 has 600 copies of one block)."""
-        if not isinstance(entry, Mapping):
-            return split_item(entry, pos, file=self.file, spec_path=spec_path)
-        key = id(entry)
-        if key not in self._items:
-            self._items[key] = split_item(entry, pos, file=self.file, spec_path=spec_path)
-        return self._items[key]
-
-    def _scope_with_shape(self, scope: Scope, shape: ir.Shape) -> Scope:
-        extra = (
-            dict(zip(SHAPE_NAMES, (shape[2], shape[0], shape[1]), strict=True))
-            if len(shape) == 3
-            else {"in_channels": shape[0]}
-        )
-        return Scope(extra, scope)
-
-    def _spend(self, steps: int, pos: Pos | None, path: str) -> None:
-        """Count expansion work against ``limits.MAX_WORK``: what is switched off or empty costs time too."""
-        self.work += steps
-        if self.work > limits.MAX_WORK:
-            line, col = pos if pos else (None, None)
-            raise LimitError(
-                f"the network expands to more than {limits.MAX_WORK:,} steps of work (layer items, also those "
-                "switched off by 'when', repeat copies, block calls, arguments and expression terms)",
-                file=self.file,
-                line=line,
-                column=col,
-                path=path,
-                hint="check 'times' of repeats, the depth variables and blocks that call blocks",
-            )
-
-    def _verb(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> tuple[str, Mapping[str, Any], str | None]:
-        """The effective verb: for ``block: {use: …}`` the block the expression names."""
-        if item.verb != BLOCK_VERB:
-            return item.verb, item.body, (item.verb if item.verb in self.blocks else None)
-        target = self._value(item.body["use"], scope, item.arg_pos.get("use", item.body_pos), f"{spec_path}.block.use")
-        if not isinstance(target, str) or target not in self.blocks:
-            raise fail(
-                f"'use' names no block: {shown(target)}",
-                file=self.file,
-                pos=item.arg_pos.get("use", item.body_pos),
-                path=f"{spec_path}.block",
-                hint=suggest(str(target), self.blocks) or "define it under 'blocks'",
-            )
-        body = {k: v for k, v in item.body.items() if k != "use"}
-        return target, body, target
-
-    def _item(
-        self,
-        item: Item,
-        verb: str,
-        body: Mapping[str, Any],
-        block_name: str | None,
-        name: str,
-        shape: ir.Shape,
-        ctx: _Ctx,
-    ) -> ir.Node:
-        where = ir.Where(self.file, item.pos[0], item.pos[1], ctx.spec_path)
-        if block_name is not None:
-            return self._block(item, block_name, body, name, shape, ctx, where)
-        fields = fields_for(verb, self.blocks)
-        if fields is None:
-            raise unknown_verb(verb, self.blocks, file=self.file, pos=item.pos, spec_path=ctx.spec_path)
-        args = self._args(verb, fields, body, item, ctx)
-        if verb in COMBINATORS:
-            combine: Any = getattr(self, "_" + verb)
-            node: ir.Node = combine(args, item, name, shape, ctx, where)
-            return node
-        return self._layer(verb, args, name, shape, ctx, where, item.body_pos)
-
-    def _args(
-        self, verb: str, fields: Mapping[str, Field], body: Mapping[str, Any], item: Item, ctx: _Ctx
-    ) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        for key, field in fields.items():
-            if key not in body:
-                default = field.default
-                if field.kind in ("pair", "padding") and isinstance(default, int):
-                    default = (default, default)
-                args[key] = default
-                continue
-            pos = item.arg_pos.get(key, item.body_pos)
-            here = f"{ctx.spec_path}.{key}"
-            raw = body[key]
-            if field.kind in ("layers", "branches"):
-                args[key] = raw
-                continue
-            args[key] = self._typed(field, key, raw, ctx.scope, pos, here, verb)
-        return args
-
-    def _typed(self, field: Field, key: str, raw: Any, scope: Mapping[str, Any], pos: Pos, here: str, verb: str) -> Any:
-        kind = field.kind
-        if kind == "int":
-            return self._int(raw, scope, pos, here, minimum=field.minimum)
-        if kind == "pair":
-            return self._pair(raw, scope, pos, here, minimum=field.minimum)
-        if kind == "padding":
-            value = self._value(raw, scope, pos, here)
-            if value in ("same", "valid"):
-                return value
-            return self._pair(value, scope, pos, here, minimum=0, words="'same' or 'valid'")
-        if kind == "groups":
-            value = self._value(raw, scope, pos, here)
-            if value == "depthwise":
-                return value
-            return self._int(value, scope, pos, here, minimum=1, words="'depthwise'")
-        if kind == "bool":
-            value = self._value(raw, scope, pos, here)
-            if not isinstance(value, bool):
-                raise fail(
-                    f"'{key}' must be true or false, got {shown(value)}",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                    hint=f"write {key}: true or {key}: false",
-                )
-            return value
-        if kind in ("float", "probability"):
-            value = self._value(raw, scope, pos, here)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise fail(f"'{key}' must be a number, got {shown(value)}", file=self.file, pos=pos, path=here)
-            if kind == "probability" and not 0 <= value <= 1:
-                raise fail(
-                    f"'{key}' must be a probability between 0 and 1, got {shown(value)}",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                    hint=f"e.g. {key}: 0.5",
-                )
-            return float(value)
-        if kind in ("enum", "activation"):
-            from cnncost.ops.activation import ACTIVATIONS
-
-            choices, what = (
-                (SHORTCUTS, "be one of " + ", ".join(SHORTCUTS))
-                if kind == "enum"
-                else (tuple(ACTIVATIONS), "name an activation")
-            )
-            value = self._value(raw, scope, pos, here)
-            if not isinstance(value, str) or value not in choices:
-                raise fail(
-                    f"'{key}' must {what}, got {shown(value)}",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                    hint=suggest(str(value), choices) or "one of " + ", ".join(choices),
-                )
-            return value
-        if kind == "connections":
-            value = self._value(raw, scope, pos, here)
-            if not isinstance(value, list) or not value:
-                raise fail(
-                    "'connections' must be a list with one list of input channels per filter",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                )
-            rows: list[tuple[int, ...]] = []
-            for row in value:
-                if (
-                    not isinstance(row, list)
-                    or not row
-                    or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in row)
-                ):
-                    raise fail(
-                        f"each row of 'connections' must be a non-empty list of channel numbers ≥ 0, got {shown(row)}",
-                        file=self.file,
-                        pos=pos,
-                        path=here,
-                    )
-                if len(set(row)) != len(row):
-                    raise fail(
-                        f"a row of 'connections' names a channel twice: {shown(row)}",
-                        file=self.file,
-                        pos=pos,
-                        path=here,
-                    )
-                rows.append(tuple(row))
-            return tuple(rows)
-        raise AssertionError(f"unhandled field kind {kind}")  # pragma: no cover
-
-    def _int(
-        self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, here: str, *, minimum: int, words: str = ""
-    ) -> int:
-        value = self._value(raw, scope, pos, here)
-        expected = "a whole number" + (f" or {words}" if words else "")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            unreadable = isinstance(value, str) and not value.strip().replace("-", "_").isidentifier()
-            raise fail(
-                f"expected {expected}, got {shown(value)}",
-                file=self.file,
-                pos=pos,
-                path=here,
-                hint="this text is not a valid expression either: check its brackets and operators"
-                if unreadable
-                else None,
-            )
-        if isinstance(value, float):
-            if not math.isfinite(value) or not value.is_integer():
-                raise fail(
-                    f"expected {expected}, got {shown(value)}",
-                    file=self.file,
-                    pos=pos,
-                    path=here,
-                    hint="wrap the expression in int(…), round(…) or make_divisible(…)",
-                )
-            value = int(value)
-        if value < minimum:
-            raise fail(f"expected a whole number ≥ {minimum}, got {value}", file=self.file, pos=pos, path=here)
-        if value > limits.MAX_DIMENSION:
-            raise LimitError(
-                f"{value:,} is absurdly large here",
-                file=self.file,
-                line=pos[0] if pos else None,
-                column=pos[1] if pos else None,
-                path=here,
-                hint=f"keep sizes at most {limits.MAX_DIMENSION:,}",
-            )
-        return value
-
-    def _pair(
-        self, raw: Any, scope: Mapping[str, Any], pos: Pos | None, here: str, *, minimum: int, words: str = ""
-    ) -> tuple[int, int]:
-        value = self._value(raw, scope, pos, here)
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise fail(f"expected one number or [h, w], got {shown(value)}", file=self.file, pos=pos, path=here)
-            return (
-                self._int(value[0], scope, pos, here, minimum=minimum),
-                self._int(value[1], scope, pos, here, minimum=minimum),
-            )
-        n = self._int(value, scope, pos, here, minimum=minimum, words=words)
-        return (n, n)
-
-    # ------------------------------------------------------------------------------------------------ nodes
-
-    def _layer(
-        self, op: str, args: dict[str, Any], name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where, pos: Pos
-    ) -> ir.Layer:
-        self.layer_count += 1
-        if self.layer_count > limits.MAX_LAYERS:
-            raise LimitError(
-                f"the network expands to more than {limits.MAX_LAYERS:,} layers",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="check 'times' of repeats and the depth variables",
-            )
-        opdef = get_op(op)
-        try:
-            final = opdef.prepare(args, shape) if opdef.prepare else args
-            out = opdef.shape(final, shape)
-        except ShapeError as exc:
-            raise exc.located(file=self.file, line=where.line, column=where.column, path=ctx.path) from None
-        self._check_shape(out, (where.line or 1, where.column or 1), ctx.path)
-        return ir.Layer(name, ctx.path, op, MappingProxyType(dict(final)), shape, out, where)
-
-    def _seq(
-        self,
-        raw: Any,
-        shape: ir.Shape,
-        ctx: _Ctx,
-        pos: Pos,
-        *,
-        name: str,
-        kind: str,
-        label: str,
-        where: ir.Where,
-        path: str | None = None,
-        reserved: tuple[str, ...] = (),
-    ) -> ir.Sequence:
-        children, out = self._layers(raw, shape, ctx, pos, reserved=reserved)
-        return ir.Sequence(name, ctx.path if path is None else path, kind, label, children, shape, out, where)
-
-    def _block(
-        self,
-        item: Item,
-        block_name: str,
-        body: Mapping[str, Any],
-        name: str,
-        shape: ir.Shape,
-        ctx: _Ctx,
-        where: ir.Where,
-    ) -> ir.Node:
-        if ctx.depth >= limits.MAX_CALL_DEPTH:
-            raise LimitError(
-                f"blocks call blocks more than {limits.MAX_CALL_DEPTH} levels deep (at block '{block_name}')",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="a block probably calls itself through 'block: {use: …}'",
-            )
-        block = self.blocks[block_name]
-        declared: Mapping[str, Any] = block.get("args") or {}
-        unknown = [k for k in body if k not in declared]
-        if unknown:
-            raise fail(
-                f"block '{block_name}' has no argument '{unknown[0]}'",
-                file=self.file,
-                pos=item.arg_pos.get(unknown[0], item.body_pos),
-                path=ctx.spec_path,
-                hint=suggest(unknown[0], declared) or "its arguments: " + (", ".join(declared) or "none"),
-            )
-        self._spend(1 + len(declared), item.pos, ctx.spec_path)  # the call and each argument it binds
-        # Inside the block: its arguments over the spec's variables as the caller sees them (``globals``).
-        bound: dict[str, Any] = {}
-        inner = Scope(bound, ctx.scope.globals)
-        for arg, default in declared.items():
-            if arg in body:
-                bound[arg] = self._value(
-                    body[arg], ctx.scope, item.arg_pos.get(arg, item.body_pos), f"{ctx.spec_path}.{arg}"
-                )
-            elif default is None:
-                raise fail(
-                    f"block '{block_name}' needs argument '{arg}'",
-                    file=self.file,
-                    pos=item.body_pos,
-                    path=ctx.spec_path,
-                    hint=f"add {arg}: …",
-                )
-            else:
-                bound[arg] = self._value(
-                    default, inner, pos_of(declared, arg, item.pos), f"blocks.{block_name}.args.{arg}"
-                )
-        shadowing = {k: v for k, v in bound.items() if k in self.variable_names}
-        if shadowing:  # an argument named like a spec variable is that variable for blocks called from here
-            inner = Scope(bound, ctx.scope.globals, globals_=Scope(shadowing, ctx.scope.globals))
-        bpos = pos_of(self.blocks, block_name, item.pos)
-        inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
-        raw_layers = block["layers"]
-        if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
-            # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
-            only = self._split(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
-            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
-            assert node is not None
-            return node
-        return self._seq(
-            block["layers"], shape, inner_ctx, bpos, name=name, kind="block", label=block_name, where=where
-        )
-
-    def _sequence(
-        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
-    ) -> ir.Node:
-        return self._layers_arg(args, item, name, shape, ctx, where, kind="sequence", label="sequence")
-
-    def _layers_arg(
-        self,
-        args: Mapping[str, Any],
-        item: Item,
-        name: str,
-        shape: ir.Shape,
-        ctx: _Ctx,
-        where: ir.Where,
-        *,
-        kind: str,
-        label: str,
-        reserved: tuple[str, ...] = (),
-    ) -> ir.Sequence:
-        """The ``layers`` argument of a combinator, resolved at the combinator's own path (``sequence`` groups;
-        the transparent body of a ``residual`` and gate of a ``scale``)."""
-        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
-        pos = item.arg_pos.get("layers", item.body_pos)
-        return self._seq(
-            args["layers"], shape, inner, pos, name=name, kind=kind, label=label, where=where, reserved=reserved
-        )
-
-    def _repeat(
-        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
-    ) -> ir.Node:
-        times = int(args["times"])
-        if times > limits.MAX_REPEAT:
-            raise LimitError(
-                f"repeat {times:,} times is absurd",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint=f"repeat at most {limits.MAX_REPEAT:,} times",
-            )
-        if times == 0:
-            return ir.Sequence(name, ctx.path, "repeat", "repeat", (), shape, shape, where)
-        raw = args["layers"]
-        lpos = item.arg_pos.get("layers", item.body_pos)
-        copies: list[ir.Node] = []
-        current = shape
-        second: tuple[ir.Node | None, int, int] | None = None  # copy 1, and the layers and work it took
-        for i in range(times):
-            if i == 2 and second is not None:
-                self._project_repeat(times, raw, *second, where, ctx)
-            before = (self.layer_count, self.work)
-            self._spend(1, (where.line or 1, where.column or 1), ir.join_path(ctx.path, str(i)))
-            local: dict[str, Any] = {"index": i}
-            if args["stride"] is not None:
-                local["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
-                if i:
-                    local["stride"] = 1
-            copy_scope = Scope(local, ctx.scope)
-            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
-            if len(raw) == 1:
-                # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
-                inner = self._split(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
-                single = self._single(inner, str(i), current, copy_ctx)
-                if i == 1:
-                    second = (single, self.layer_count - before[0], self.work - before[1])
-                if single is None:  # switched off by 'when'
-                    continue
-                node: ir.Node = single
-            else:
-                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
-                if i == 1:
-                    second = (node, self.layer_count - before[0], self.work - before[1])
-            copies.append(node)
-            current = node.out_shape
-        return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
-
-    def _project_repeat(
-        self, times: int, raw: Any, second: ir.Node | None, per_copy: int, work: int, where: ir.Where, ctx: _Ctx
-    ) -> None:
-        """Refuse at once a repeat whose remaining copies, each the size of the second, exceed the layer or work
-        limit (rather than expanding copies for seconds first). The second copy stands for the rest exactly when
-        they are the same: they share its stride of 1, its input shape (when it keeps the shape it is given) and
-        everything else but ``index``, so a repeat whose layers mention ``index`` is expanded copy by copy."""
-        if second is not None and second.in_shape != second.out_shape:
-            return
-        if self._uses_index(raw):
-            return
-        projected = self.layer_count + per_copy * (times - 2)
-        if projected > limits.MAX_LAYERS:
-            raise LimitError(
-                f"repeating {times:,} copies of {per_copy:,} layers expands the network to more than "
-                f"{limits.MAX_LAYERS:,} layers",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="check 'times' of repeats and the depth variables",
-            )
-        projected_work = self.work + work * (times - 2)
-        if projected_work > limits.MAX_WORK:
-            raise LimitError(
-                f"repeating {times:,} copies of {work:,} steps of work expands the network to more than "
-                f"{limits.MAX_WORK:,} steps (layer items, also those switched off by 'when', repeat copies, "
-                "block calls, arguments and expression terms)",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="check 'times' of repeats and the depth variables",
-            )
-
-    def _uses_index(self, raw: Any) -> bool:
-        """Whether any expression inside a repeat's layers names ``index`` (blocks called from there cannot see it
-        unless it is passed to them, which is an expression in the layers)."""
-        key = id(raw)
-        if key not in self._index_use:
-            found = False
-            stack = [raw]
-            while stack and not found:
-                value = stack.pop()
-                if isinstance(value, str):
-                    text = normal(value)
-                    found = "index" in text and "index" in names_in(text)
-                elif isinstance(value, Mapping):
-                    stack.extend(value.values())
-                elif isinstance(value, list):
-                    stack.extend(value)
-            self._index_use[key] = found
-        return self._index_use[key]
-
-    def _single(self, item: Item, name: str, shape: ir.Shape, ctx: _Ctx) -> ir.Node | None:
-        scope = self._scope_with_shape(ctx.scope, shape)
-        if not self._when(item, scope, ctx.spec_path):
-            return None
-        verb, body, block_name = self._verb(item, scope, ctx.spec_path)
-        inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth)
-        return self._item(item, verb, body, block_name, name, shape, inner)
-
-    def _concat(
-        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
-    ) -> ir.Node:
-        branches_raw: Mapping[str, Any] = args["branches"]
-        bpos = item.arg_pos.get("branches", item.body_pos)
-        branches: list[ir.Sequence] = []
-        for bname, raw in branches_raw.items():
-            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
-            branches.append(
-                self._seq(
-                    raw,
-                    shape,
-                    bctx,
-                    pos_of(branches_raw, bname, bpos),
-                    name=bname,
-                    kind="branch",
-                    label=bname,
-                    where=where,
-                )
-            )
-        outs = [b.out_shape for b in branches]
-        if any(len(o) != 3 for o in outs):
-            raise ShapeError(
-                "concat joins feature maps along channels, but a branch ends in a flat vector",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="flatten after the concat, not inside a branch",
-            )
-        sizes = {(o[0], o[1]) for o in outs}
-        if len(sizes) > 1:
-            listed = ", ".join(f"{b.name} {b.out_shape[0]}×{b.out_shape[1]}" for b in branches)
-            raise ShapeError(
-                f"concatenated branches must have the same height and width, but give {listed}",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-                hint="use the same stride in every branch and 'same' padding (pad pooling branches too)",
-            )
-        out = (outs[0][0], outs[0][1], sum(o[2] for o in outs))
-        self._check_shape(out, (where.line or 1, where.column or 1), ctx.path)
-        return ir.Concat(name, ctx.path, tuple(branches), shape, out, where)
-
-    def _residual(
-        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
-    ) -> ir.Node:
-        act = args["activation"]
-        reserved = ("shortcut", "add") + ((act,) if act else ())
-        body = self._layers_arg(
-            args, item, name, shape, ctx, where, kind="residual-body", label="body", reserved=reserved
-        )
-        out = body.out_shape
-        kind = str(args["shortcut"])
-        same = out == shape
-        if kind.startswith("identity-or-"):
-            kind = "identity" if same else kind.removeprefix("identity-or-")
-        located: dict[str, Any] = {"file": self.file, "line": where.line, "column": where.column, "path": ctx.path}
-        if kind == "none":
-            post = self._post_activation(act, out, ctx, where, item)
-            children = body.children + ((post,) if post else ())
-            return ir.Sequence(name, ctx.path, "sequence", "residual without shortcut", children, shape, out, where)
-        if len(shape) != 3 or len(out) != 3:
-            raise ShapeError(
-                f"a residual block needs feature maps on both ends, but goes from {_fmt(shape)} to {_fmt(out)}",
-                hint="keep flatten and linear layers outside residual blocks",
-                **located,
-            )
-        if kind == "identity":
-            if not same:
-                raise ShapeError(
-                    f"cannot add the block's output {_fmt(out)} to its input {_fmt(shape)} "
-                    "through an identity shortcut",
-                    hint=_shortcut_advice(shape, out),
-                    **located,
-                )
-            return ir.Residual(
-                name,
-                ctx.path,
-                body,
-                None,
-                "identity",
-                shape,
-                out,
-                where,
-                self._post_activation(act, out, ctx, where, item),
-            )
-        stride = self._shortcut_stride(shape, out, located)
-        spath = ir.join_path(ctx.path, "shortcut")
-        swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
-        sctx = _Ctx(swhere.spec_path, spath, ctx.scope, ctx.depth)
-        layers: list[ir.Node] = []
-        if kind == "projection":
-            conv_args = {
-                "out": out[2],
-                "kernel": (1, 1),
-                "stride": (stride, stride),
-                "padding": (0, 0),
-                "dilation": (1, 1),
-                "groups": 1,
-                "bias": not args["shortcut_bn"],
-                "connections": None,
-            }
-            conv = self._layer(
-                "conv",
-                conv_args,
-                "conv",
-                shape,
-                _Ctx(sctx.spec_path, ir.join_path(spath, "conv"), ctx.scope, ctx.depth),
-                swhere,
-                item.pos,
-            )
-            layers.append(conv)
-            if args["shortcut_bn"]:
-                layers.append(
-                    self._layer(
-                        "bn",
-                        {"eps": 1e-5},
-                        "bn",
-                        conv.out_shape,
-                        _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
-                        swhere,
-                        item.pos,
-                    )
-                )
-        else:  # zero-pad
-            if out[2] < shape[2]:
-                raise ShapeError(
-                    f"a zero-padding shortcut can only add channels, but the block goes from {shape[2]} to {out[2]}",
-                    hint="use 'shortcut: projection'",
-                    **located,
-                )
-            layers.append(
-                self._layer(
-                    "zero_pad",
-                    {"stride": stride, "out": out[2]},
-                    "pad",
-                    shape,
-                    _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
-                    swhere,
-                    item.pos,
-                )
-            )
-        if layers[-1].out_shape != out:
-            raise ShapeError(
-                f"the {kind} shortcut gives {_fmt(layers[-1].out_shape)} but the block gives {_fmt(out)}",
-                hint="make the block's spatial size an exact division of its input",
-                **located,
-            )
-        shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
-        return ir.Residual(
-            name,
-            ctx.path,
-            body,
-            shortcut,
-            kind,
-            shape,
-            out,
-            where,
-            self._post_activation(act, out, ctx, where, item),
-        )
-
-    def _post_activation(
-        self, act: str | None, shape: ir.Shape, ctx: _Ctx, where: ir.Where, item: Item
-    ) -> ir.Layer | None:
-        if not act:
-            return None
-        actx = _Ctx(f"{ctx.spec_path}.activation", ir.join_path(ctx.path, act), ctx.scope, ctx.depth)
-        return self._layer(act, {}, act, shape, actx, where, item.pos)
-
-    @staticmethod
-    def _shortcut_stride(shape: ir.Shape, out: ir.Shape, located: Mapping[str, Any]) -> int:
-        stride = _whole_stride(shape, out)
-        if stride is not None:
-            return stride
-        raise ShapeError(
-            f"no shortcut stride maps the input {shape[0]}×{shape[1]} onto the block's output {out[0]}×{out[1]}",
-            hint="a residual block may only shrink height and width by a whole stride",
-            **located,
-        )
-
-    def _scale(
-        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
-    ) -> ir.Node:
-        gate = self._layers_arg(args, item, name, shape, ctx, where, kind="scale-gate", label="gate")
-        g = gate.out_shape
-        if len(shape) != 3 or len(g) != 3 or g[2] != shape[2] or (g[0], g[1]) not in ((1, 1), (shape[0], shape[1])):
-            raise ShapeError(
-                f"the gate gives {_fmt(g)}, which cannot multiply the input {_fmt(shape)}",
-                hint="end the gate with 1×1×C (as in squeeze-and-excitation) or the input's own shape",
-                file=self.file,
-                line=where.line,
-                column=where.column,
-                path=ctx.path,
-            )
-        return ir.Scale(name, ctx.path, gate, shape, shape, where)
 
 
 def resolve_document(
