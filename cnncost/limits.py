@@ -14,6 +14,7 @@ MAX_BATCH = 1_000_000
 MAX_ELEMENTS = 10**12  # elements of one activation (H·W·C): a 1,000,000×1,000,000 image is not a CNN input
 MAX_INT = 10**18  # any integer an expression produces
 MAX_EXPR_CHARS = 500  # length of one expression
+MAX_LIST = 10_000  # elements of a list an expression builds (range, a comprehension)
 #: Steps of work while expanding a network: each layer item (also one switched off by 'when' or empty), repeat
 #: copy, block call, argument binding, expression term and list element a function goes through counts one.
 #: Bundled networks take 2.5-4.5 per layer (ResNet-1202: 9,013); at about 7 µs a step, expansions that add no

@@ -1,8 +1,12 @@
 """Small arithmetic over spec variables, evaluated by walking a whitelisted syntax tree — no Python runs.
 
 Allowed: numbers, strings, lists, variable names, ``+ - * / // % **``, comparisons, ``and/or/not``,
-``a if c else b``, indexing (``depths[0]``) and a few functions: ``int``, ``round``, ``floor``, ``ceil``,
-``min``, ``max``, ``abs``, ``len``, ``make_divisible``.
+``a if c else b``, indexing (``depths[0]``), list building (``[w * 2 ** i for i in range(4)]``, with an optional
+``if``) and a few functions: ``int``, ``round``, ``floor``, ``ceil``, ``min``, ``max``, ``abs``, ``len``,
+``make_divisible``, ``log`` (natural, or ``log(x, base)``), ``log2``, ``exp``, ``sqrt``, ``sum``, ``range``,
+``unique`` (distinct values in order) and ``count`` (how often a value occurs in a list) — enough to compute
+RegNet's quantized widths and EfficientNet's depth and width multipliers from the papers' parameters. Lists an
+expression builds hold at most ``MAX_LIST`` elements.
 
 A string field is read as an expression over variables; a bare word that names no variable stands for itself
 (``padding: same``, ``use: bottleneck``), and so does a hyphenated one (``shortcut: zero-pad``).
@@ -18,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnncost.errors import LimitError, SpecError, shown, suggest
-from cnncost.limits import MAX_EXPR_CHARS, MAX_INT, decimal_digits
+from cnncost.limits import MAX_EXPR_CHARS, MAX_INT, MAX_LIST, MAX_WORK, decimal_digits
 from cnncost.spec.names import normal
 
 
@@ -49,6 +53,50 @@ def _round(x: float, nd: int | None = None) -> float | int:
     return round(x) if nd is None else round(x, nd)
 
 
+def _whole(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ExprError(f"{what} takes whole numbers, got {shown(value)}")
+    return value
+
+
+def _range(*args: Any) -> list[int]:
+    """``range`` as a list (specs have no lazy sequences), refused beyond ``MAX_LIST`` elements."""
+    bounds = [_whole(a, "range") for a in args]
+    if not 1 <= len(bounds) <= 3:
+        raise ExprError(f"range takes 1 to 3 whole numbers, got {len(bounds)}")
+    span = range(*bounds)
+    if len(span) > MAX_LIST:
+        raise ExprLimitError(f"range of {len(span):,} numbers", hint=f"lists hold at most {MAX_LIST:,} elements")
+    return list(span)
+
+
+def _list_of(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ExprError(f"{what} takes a list, got {shown(value)}")
+    return value
+
+
+def _unique(values: Any) -> list[Any]:
+    """The distinct values of a list, in the order they first occur: ``unique([64, 64, 128]) == [64, 128]``."""
+    out: list[Any] = []
+    for v in _list_of(values, "unique"):
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _count(values: Any, value: Any) -> int:
+    """How often ``value`` occurs in a list: ``count([64, 64, 128], 64) == 2``."""
+    return _list_of(values, "count").count(value)
+
+
+def _sum(values: Any) -> Any:
+    items = _list_of(values, "sum")
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in items):
+        raise ExprError(f"sum takes a list of numbers, got {shown(values)}")
+    return sum(items)
+
+
 FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "int": int,
     "round": _round,
@@ -59,6 +107,14 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "abs": abs,
     "len": len,
     "make_divisible": make_divisible,
+    "log": math.log,
+    "log2": math.log2,
+    "exp": math.exp,
+    "sqrt": math.sqrt,
+    "sum": _sum,
+    "range": _range,
+    "unique": _unique,
+    "count": _count,
 }
 
 _BINOPS: Mapping[type, Callable[[Any, Any], Any]] = {
@@ -104,7 +160,11 @@ def names_in(text: str) -> set[str]:
         tree = parse_expr(text)
     except ExprError:
         return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS)
+    bound = {
+        t.id for c in ast.walk(tree) if isinstance(c, ast.comprehension) for t in ast.walk(c.target)
+        if isinstance(t, ast.Name)
+    }  # a comprehension's own names are not variables
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS) - bound
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
@@ -157,6 +217,26 @@ def _check_number(value: Any) -> Any:
     return value
 
 
+class _Bound(Mapping[str, Any]):
+    """A scope with one more name: a comprehension's variable over the spec's variables (no copy of them)."""
+
+    def __init__(self, outer: Mapping[str, Any], name: str, value: Any) -> None:
+        self.outer, self.name, self.value = outer, name, value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value if key == self.name else self.outer[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key == self.name or key in self.outer
+
+    def __iter__(self) -> Any:
+        yield self.name
+        yield from (k for k in self.outer if k != self.name)
+
+    def __len__(self) -> int:
+        return len(self.outer) + (self.name not in self.outer)
+
+
 def _elements(value: Any) -> int:
     """Elements a function or comparison goes through in a list value (nested lists included); 0 for a number."""
     if not isinstance(value, list):
@@ -171,6 +251,10 @@ class _Eval:
 
     def run(self, node: ast.AST) -> Any:
         self.steps += 1
+        if self.steps > MAX_WORK:  # nested list building could take far longer than the resolver's budget
+            raise ExprLimitError(
+                f"the expression takes more than {MAX_WORK:,} steps to evaluate", hint="build smaller lists"
+            )
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise ExprError(
@@ -198,6 +282,30 @@ class _Eval:
         return [self.run(e) for e in node.elts]
 
     _Tuple = _List
+
+    def _ListComp(self, node: ast.ListComp) -> list[Any]:
+        """``[expr for name in values if condition]``: one ``for`` over a list, a plain name, optional ``if``s."""
+        if len(node.generators) != 1:
+            raise ExprError(f"'{ast.unparse(node)}': a list may be built with one 'for' only")
+        (gen,) = node.generators
+        if not isinstance(gen.target, ast.Name) or gen.is_async:
+            raise ExprError(f"'{ast.unparse(node)}': write 'for NAME in LIST'")
+        name = gen.target.id
+        if name in FUNCTIONS:
+            raise ExprError(f"'{ast.unparse(node)}': '{name}' is a function's name", hint="use another name")
+        values = self.run(gen.iter)
+        if not isinstance(values, list):
+            raise ExprError(f"'{ast.unparse(node)}' goes through {shown(values)}, which is not a list")
+        outer = self.scope
+        out: list[Any] = []
+        try:
+            for value in values:
+                self.scope = _Bound(outer, name, value)
+                if all(self._test(cond, node) for cond in gen.ifs):
+                    out.append(self.run(node.elt))
+        finally:
+            self.scope = outer
+        return out
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         if isinstance(node.op, ast.Not):
@@ -303,5 +411,5 @@ class _Eval:
             return FUNCTIONS[node.func.id](*args)
         except ExprError:
             raise
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             raise ExprError(f"'{ast.unparse(node)}' fails: {exc}") from None
