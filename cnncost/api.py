@@ -120,6 +120,25 @@ def library_summaries(pattern: str | None = None) -> list[Summary]:
     return [s for s in every if s.name in wanted]
 
 
+def spec_source(name: str) -> tuple[str, str | None]:
+    """The YAML text of a bundled network's spec file, to copy and adapt, and the variant that names the network
+    when the file defines a family (``resnet50`` in ``resnet.yaml``), else None. Only bundled names: a file of your
+    own is already at hand."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a bundled network's name (str), not {type(name).__name__}")
+    if library.looks_like_path(name):
+        from cnncost.errors import UsageError
+
+        raise UsageError(
+            f"'{name}' is a path: 'show' prints the spec of a bundled network",
+            hint="run 'cnncost list' for their names",
+        )
+    from cnncost.spec import yamlsafe
+
+    located = library.locate(name)
+    return yamlsafe.read_text(Path(located.file)), located.variant
+
+
 def library_entries(pattern: str | None = None) -> list[library.Entry]:
     """The bundled networks (name, description, file), in natural order, optionally filtered by a pattern."""
     return library.entries(pattern)

@@ -544,11 +544,29 @@ def explain(
 
 @app.command()
 def ops(fmt: FormatOption = Format.table, wide: WideOption = False) -> None:
-    """The ops a spec may use, their arguments with defaults, and what each does."""
+    """The ops and combinators a spec may use, their arguments with defaults, and what each does."""
     from cnncost import render
     from cnncost.ops import all_ops
+    from cnncost.spec.schema import combinators
 
-    show(lambda o: render.render("ops", all_ops(), fmt.value, wide=wide, **o), fmt.value)
+    entries = [*all_ops(), *combinators()]
+    show(lambda o: render.render("ops", entries, fmt.value, wide=wide, **o), fmt.value)
+
+
+@app.command("show")
+def show_spec(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="a bundled network (see 'cnncost list')")],
+) -> None:
+    """Print a bundled network's spec (YAML), to copy and adapt."""
+    from cnncost import api
+
+    text, variant = api.spec_source(name)
+    show(lambda o: text, "table")
+    if variant is not None:
+        _note(
+            f"{name} is the variant '{variant}' of this family file: save it as FILE.yaml and run "
+            f"'cnncost table FILE.yaml:{variant}'"
+        )
 
 
 @app.command()
@@ -650,10 +668,19 @@ def bench(
 
 def _error(message: str) -> None:
     """The one stderr line (control characters escaped); nothing when stderr itself is gone."""
+    _stderr_line(f"error: {message}")
+
+
+def _note(message: str) -> None:
+    """A remark on stderr beside a command's output (stdout stays exactly the output)."""
+    _stderr_line(f"note: {message}")
+
+
+def _stderr_line(text: str) -> None:
     from cnncost.errors import printable
 
     try:
-        sys.stderr.write(f"error: {printable(message)}\n")
+        sys.stderr.write(f"{printable(text)}\n")
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):
         pass

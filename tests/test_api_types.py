@@ -35,6 +35,7 @@ CALLS: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], bool
     "check": (api.check, ("lenet5",), {}, False),
     "library_summaries": (api.library_summaries, (None,), {}, False),
     "library_entries": (api.library_entries, (None,), {}, False),
+    "spec_source": (api.spec_source, ("lenet5",), {}, False),
     "build": (api.build, ("lenet5",), {"size": None, "variables": None, "device": "meta"}, True),
     "verify": (api.verify, ("lenet5",), {"size": None, "batch": 1, "variables": None, "fvcore": False}, True),
     "analyze_module": (api.analyze_module, ("MODULE", (3, 32, 32)), {"batch": 1, "name": None}, True),

@@ -93,6 +93,30 @@ COMBINATORS: Mapping[str, Mapping[str, Field]] = {
 }
 BLOCK_VERB = "block"
 
+#: What each combinator does, for ``cnncost ops``.
+COMBINATOR_SUMMARIES: Mapping[str, str] = {
+    "sequence": "a named group of layers, one after another",
+    "repeat": "copies of its layers; 'stride' applies to the first copy only, 'index' numbers the copies",
+    "concat": "parallel branches on the same input, joined on channels (Inception)",
+    "residual": "body(x) + shortcut(x), then the activation (ResNet)",
+    "scale": "x · gate(x): squeeze-and-excitation",
+}
+
+
+@dataclass(frozen=True)
+class Combinator:
+    """A combinator as ``cnncost ops`` lists it beside the ops (the same name, category, summary and fields)."""
+
+    name: str
+    summary: str
+    fields: Mapping[str, Field]
+    category: str = "combinator"
+
+
+def combinators() -> list[Combinator]:
+    """Every combinator with its arguments, in the order a spec's reader would meet them."""
+    return [Combinator(name, COMBINATOR_SUMMARIES[name], fields) for name, fields in COMBINATORS.items()]
+
 
 @dataclass(frozen=True)
 class Item:
