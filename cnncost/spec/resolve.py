@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cnncost import ir, limits
-from cnncost.errors import CnnCostError, LimitError, ShapeError, UsageError, kind_of, shown, suggest
+from cnncost.errors import CnnCostError, LimitError, ShapeError, SpecError, UsageError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op
 from cnncost.spec.expr import evaluate_counted, names_in
 from cnncost.spec.located import At
@@ -103,6 +103,31 @@ class _Ctx:
         self.path = path
         self.scope = scope
         self.depth = depth
+
+
+def _misspelt_variable(exc: SpecError, raw: Any, scope: Mapping[str, Any]) -> SpecError:
+    """A bare word a reader could not use, that is close to a variable's name (``out: widht``), is most likely
+    that variable misspelt: say so, rather than only what kind of value was expected."""
+    word = raw.strip() if isinstance(raw, str) else ""
+    if exc.hint is None and word.isidentifier() and word not in scope:
+        close = suggest(word, scope)
+        if close is not None:
+            exc.message += f" ('{word}' is not a variable)"
+            exc.hint = close
+            exc.args = (exc.one_line(),)
+    return exc
+
+
+class _Watched(dict[str, Any]):
+    """A repeat copy's own variables (``index``, ``stride``), remembering which of them were read."""
+
+    def __init__(self, **names: Any) -> None:
+        super().__init__(names)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
 
 
 class _Reading:
@@ -379,7 +404,10 @@ class _Items(_Variables):
                 args[key] = default
                 continue
             at = self._at(item.arg_pos.get(key, item.body_pos), f"{ctx.spec_path}.{key}")
-            args[key] = READERS[field.kind](body[key], at, field, key, partial(self._value, ctx.scope, at))
+            try:
+                args[key] = READERS[field.kind](body[key], at, field, key, partial(self._value, ctx.scope, at))
+            except SpecError as exc:
+                raise _misspelt_variable(exc, body[key], ctx.scope) from None
         return args
 
     def _layer(
@@ -532,7 +560,7 @@ class _Combinators(_Items):
                 self._project_repeat(times, raw, *second, where, ctx)
             before = (self.layer_count, self.work)
             self._spend(1, At(self.file, where.line or 1, where.column or 1, ir.join_path(ctx.path, str(i))))
-            local: dict[str, Any] = {"index": i}
+            local: dict[str, Any] = _Watched(index=i)
             if args["stride"] is not None:
                 local["stride"] = list(args["stride"]) if args["stride"][0] != args["stride"][1] else args["stride"][0]
                 if i:
@@ -554,7 +582,20 @@ class _Combinators(_Items):
                     second = (node, self.layer_count - before[0], self.work - before[1])
             copies.append(node)
             current = node.out_shape
+            if i == 0:
+                self._stride_used(args["stride"], local, ctx, where)
         return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
+
+    def _stride_used(self, stride: Any, first_copy: Mapping[str, Any], ctx: _Ctx, where: ir.Where) -> None:
+        """A repeat's stride that no layer of its first copy reads would silently do nothing: refuse it."""
+        if stride is None or tuple(stride) == (1, 1) or "stride" in getattr(first_copy, "read", ()):
+            return
+        shown_stride = stride[0] if stride[0] == stride[1] else list(stride)
+        raise self._at_node(where, ctx.path).error(
+            f"the repeat's stride {shown_stride} is never used: no layer of its first copy reads 'stride'",
+            hint="pass it on where the copy downsamples (e.g. conv: {stride: stride} or a block's "
+            "'stride: stride'), or remove it from the repeat",
+        )
 
     def _project_repeat(
         self, times: int, raw: Any, second: ir.Node | None, per_copy: int, work: int, where: ir.Where, ctx: _Ctx

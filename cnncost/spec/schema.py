@@ -163,13 +163,27 @@ def check_keys(
     for key in mapping:
         if key not in allowed:
             pos = key_pos(mapping, key, getattr(mapping, "pos", (0, 0)))
-            raise fail(
-                f"unknown key '{key}' in {what}",
-                file=file,
-                pos=pos,
-                path=spec_path or None,
-                hint=suggest(key, allowed) or "allowed: " + ", ".join(allowed),
-            )
+            split = _split_expression(mapping, key)
+            message = f"unknown key '{key}' in {what}"
+            hint = suggest(key, allowed) or "allowed: " + ", ".join(allowed)
+            if split:
+                message += ": YAML split an unquoted expression at its comma"
+                hint = f"quote the expression: {split}"
+            raise fail(message, file=file, pos=pos, path=spec_path or None, hint=hint)
+
+
+def _split_expression(mapping: Mapping[str, Any], key: str) -> str | None:
+    """``{out: max(1, 16 // 4)}`` reads in YAML as ``out: 'max(1'`` and a key ``16 // 4)``: when an unknown key
+    closes a bracket that the value before it opened, the two pieces are one expression, written back quoted."""
+    keys = list(mapping)
+    at = keys.index(key)
+    if at == 0 or not any(c in key for c in ")]"):
+        return None
+    before, value = keys[at - 1], mapping[keys[at - 1]]
+    if not isinstance(value, str):
+        return None
+    opened = value.count("(") + value.count("[") - value.count(")") - value.count("]")
+    return f"{before}: '{value}, {key}'" if opened > 0 else None
 
 
 def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:

@@ -124,7 +124,8 @@ def parse(text: str, *, file: str | None) -> Any:
             file=file,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
-            hint="check indentation, colons and brackets near this spot",
+            hint=_unquoted_expression(text, mark.line if mark else None)
+            or "check indentation, colons and brackets near this spot",
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=file) from None
@@ -138,6 +139,25 @@ def parse(text: str, *, file: str | None) -> Any:
         )
     _check_size(node, file)
     return _Converter(file).convert(node, 0)
+
+
+#: ``key: word[…]`` or ``key: word(…, …)`` inside a flow mapping: an expression YAML reads as a flow sequence or
+#: splits at its comma.
+_BRACKETED = re.compile(r"([A-Za-z_]\w*)\s*:\s*([A-Za-z_]\w*\s*[\[(][^{}\n]*?[\])])\s*[,}]")
+
+
+def _unquoted_expression(text: str, line: int | None) -> str | None:
+    """The hint for a parse error caused by an unquoted expression with brackets or a comma in ``{ … }`` (``{times:
+    depths[0]}``, ``{out: max(1, n)}``): the expression written back quoted."""
+    if line is None:
+        return None
+    lines = text.splitlines()
+    for candidate in lines[max(0, line - 1) : line + 1]:
+        if "{" in candidate:
+            match = _BRACKETED.search(candidate)
+            if match:
+                return f"quote the expression: {match.group(1)}: '{match.group(2)}'"
+    return None
 
 
 def load(path: Path) -> tuple[Any, str]:
