@@ -1,0 +1,123 @@
+"""The fast path of a module analysis: answers that need no aten-level watching.
+
+Two shortcuts, each exact — the slow path (``analyze_module(..., fast=False)``: every module's own forward runs
+and every call is watched at the aten level) gives the same rows and totals, which a test asserts on every
+bundled network:
+
+- **known modules answered by shape rule** (:func:`shortcut_known`): a module whose call the registry's reverse
+  mapping describes (``nn.Conv2d``, ``nn.BatchNorm2d``, ``nn.ReLU``, …) returns an empty meta tensor of the shape
+  its op's shape rule gives instead of running its kernels. Its row is costed by the op's formula either way;
+  the meta kernels (Python code in torch that imports sympy, batch norm's decomposition) cost more than the
+  whole analysis.
+- **common calls costed from shapes** (:func:`quick_call`): ``x + y``, ``torch.cat``, ``F.relu``, ``F.linear``,
+  ``flatten``… are costed by ``cnncost.ops.aten.call_cost`` from their arguments and result, exactly as their
+  aten operators would be, and element-wise results are made without running a meta kernel. Entering a dispatch
+  mode at all costs about a second the first time (torch imports its compiler stack), so a model made of known
+  modules and common calls never does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnncost.errors import CnnCostError
+from cnncost.ops import describes, get_op
+from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, call_cost, quick_words
+from cnncost.torch.observe import ir_shape, known_op
+
+_QUICK_WORDS = quick_words()
+
+
+def quick_call(name: str, func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, AtenCost] | None:
+    """Run a common call without watching its aten operators and say its cost: ``(result, cost)``; None for a
+    call that has to be watched (the caller runs it under the dispatch mode then)."""
+    word = name.rsplit(".", 1)[-1]
+    if word in FREE_CALLS:
+        return func(*args, **kwargs), AtenCost()
+    if word not in _QUICK_WORDS:
+        return None
+    result = _synthesize(word, args, kwargs)
+    if result is None:
+        result = func(*args, **kwargs)
+    cost = call_cost(name, args, result)
+    return None if cost is None else (result, cost)
+
+
+def _broadcast(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    dims = []
+    for x, y in itertools.zip_longest(reversed(tuple(a)), reversed(tuple(b)), fillvalue=1):
+        if x != y and 1 not in (x, y):
+            return None
+        dims.append(max(x, y) if 1 in (x, y) else x)
+    return tuple(reversed(dims))
+
+
+def _synthesize(word: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> torch.Tensor | None:
+    """The meta result of an element-wise call, made without running it: the result of a meta kernel is only
+    its shape, and torch's Python meta kernels for these (in-place adds above all) import its symbolic-shape
+    machinery, which costs more than the whole analysis. None when the call is anything unusual."""
+    if "out" in kwargs or "dtype" in kwargs or not args or not isinstance(args[0], torch.Tensor):
+        return None
+    x = args[0]
+    if x.device.type != "meta":
+        return None
+    if word in ACTIVATION_CALLS:
+        return torch.empty_like(x)
+    other = args[1] if len(args) > 1 else kwargs.get("other")
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        return x if word.endswith("_") or word.startswith("__i") else torch.empty_like(x)
+    if not isinstance(other, torch.Tensor) or other.device.type != "meta" or other.dtype != x.dtype:
+        return None
+    shape = _broadcast(x.shape, other.shape)
+    if shape is None:
+        return None  # let PyTorch raise its error
+    if word.endswith("_") or word.startswith("__i"):
+        return x if shape == tuple(x.shape) else None
+    return torch.empty(shape, dtype=x.dtype, device=x.device)
+
+
+def _known_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The output ``module`` gives on ``x`` — an empty meta tensor of the shape the registry's shape rule says —
+    when ``known_op`` describes the call and the rule is exact for it; None otherwise (run the module then)."""
+    known = known_op(module, x)
+    if known is None or getattr(module, "return_indices", False):
+        return None
+    op, args = known
+    if op == "conv" and isinstance(getattr(module, "padding", None), str):
+        return None  # 'same' pads asymmetrically for even kernels: let PyTorch say
+    try:
+        out = get_op(op).shape(args, ir_shape(x.shape))
+    except CnnCostError:
+        return None  # the module will fail; let PyTorch say how
+    n = int(x.shape[0])
+    if len(out) == 3 and x.dim() == 4:
+        h, w, c = out
+        return torch.empty((n, c, h, w), dtype=x.dtype, device=x.device)
+    if (x.dim() == 4 and len(out) == 1) or x.dim() == 2:
+        return torch.empty((n, *out), dtype=x.dtype, device=x.device)
+    return torch.empty_like(x) if tuple(out) == ir_shape(x.shape) else None
+
+
+def shortcut_known(model: nn.Module) -> None:
+    """In ``model`` (the meta copy), give every module whose call the registry describes a forward that returns
+    an empty tensor of the right shape instead of running its kernels: their meta implementations (Python code
+    in torch that imports sympy, batch norm's decomposition) cost more than the whole analysis, and the row is
+    costed by formula either way. Any other call runs the module's own forward."""
+    for module in model.modules():
+        if not describes(type(module)):
+            continue
+        original = module.forward
+
+        def forward(x: Any, *args: Any, _m: nn.Module = module, _f: Any = original, **kwargs: Any) -> Any:
+            if not args and not kwargs and isinstance(x, torch.Tensor):
+                out = _known_output(_m, x)
+                if out is not None:
+                    return out
+            return _f(x, *args, **kwargs)
+
+        module.forward = forward  # type: ignore[method-assign]
