@@ -182,20 +182,20 @@ def verify(
     size: Size = None,
     batch: int = 1,
     variables: Mapping[str, Any] | None = None,
-    fvcore: bool | None = None,
+    fvcore: bool = False,
 ) -> VerifyResult:
     """Build the network on the meta device (no weights) and confirm every row of its analysis with PyTorch:
-    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes. ``fvcore`` adds
-    fvcore's FlopCountAnalysis as a second oracle (one image, real CPU tensors); None: when it is installed."""
+    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes. ``fvcore=True``
+    adds fvcore's FlopCountAnalysis as a second oracle (one image, real CPU tensors, seconds): its conv and linear
+    MACs compared layer by layer, and its own total (batchnorm, pooling… included) reported beside them. Each
+    oracle's number says what it counts: ``VerifyResult.oracles``."""
     from cnncost.errors import require_torch
 
     require_torch("--verify")
     from cnncost.torch.verify import verify as verify_module
 
-    if fvcore is None:
-        import importlib.util
-
-        fvcore = importlib.util.find_spec("fvcore") is not None
+    if not isinstance(fvcore, bool):
+        raise TypeError(f"fvcore must be True or False, not {fvcore!r}")
     network = resolve(spec, size=size, variables=variables)
     return verify_module(network, analyze_network(network, batch=batch), fvcore=fvcore)
 

@@ -393,16 +393,27 @@ def table(
             "--verify", help="build the network with PyTorch on the meta device and confirm every row (needs torch)"
         ),
     ] = False,
+    fvcore: Annotated[
+        bool,
+        typer.Option(
+            "--fvcore",
+            help="with --verify: also run fvcore as a second oracle (real CPU tensors, one image; slower)",
+        ),
+    ] = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
 
     if verify and module is not None:
         raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
+    if fvcore and not verify:
+        raise UsageError("--fvcore is an oracle of --verify", hint="add --verify")
     run = _module_options(timeout, real_forward, max_memory)
     report = _report_of(spec, module, input_shape, size, batch, sets, run)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
-    verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
+    verified = None
+    if verify and spec is not None:
+        verified = api.verify(spec, batch=batch, fvcore=fvcore, **options).check()
     show(lambda o: render.report_text(report, fmt=fmt.value, depth=depth, verified=verified, **o), fmt.value)
 
 
