@@ -451,18 +451,12 @@ def compare(
         raise UsageError(
             "compare needs at least two networks", hint="e.g. cnncost compare conv5x5 conv5x5-bottleneck"
         )
-    if not modules:
-        comparison = api.compare(
-            *specs, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth
-        )
-    else:
-        from cnncost.analysis.compare import compare as compare_reports
-
-        shape = parse_input_shape(input_shape, parse_size(size))
-        reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
-        run = _module_options(timeout, real_forward, max_memory)
-        reports += [api.analyze_module(m, shape, batch=batch, **run) for m in modules]
-        comparison = compare_reports(reports, depth=depth)
+    shape = parse_input_shape(input_shape, parse_size(size)) if modules else None
+    run = _module_options(timeout, real_forward, max_memory) if modules else {}
+    comparison = api.compare(
+        *specs, modules=modules, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth,
+        input_shape=shape, **run,
+    )
     show(lambda o: render.compare_text(comparison, fmt=fmt.value, **o), fmt.value)
 
 
