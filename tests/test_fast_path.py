@@ -93,6 +93,36 @@ class Tokens(nn.Module):
         return self.out(attn @ t).mean(dim=1)
 
 
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block as torchvision writes it: depthwise conv, LayerNorm and Linear on a channels-last 4-D
+    tensor (matrix products and a layer norm watched at the aten level), a layer scale, a residual add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+        self.norm = nn.LayerNorm(8, eps=1e-6)
+        self.up = nn.Linear(8, 32)
+        self.down = nn.Linear(32, 8, bias=False)
+        self.scale = nn.Parameter(torch.ones(8, 1, 1))
+
+    def forward(self, x: Any) -> Any:
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.down(F.gelu(self.up(self.norm(y)))).permute(0, 3, 1, 2)
+        return x + self.scale * y
+
+
+class Attention(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+
+    def forward(self, x: Any) -> Any:
+        t = x.flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(t).chunk(3, dim=-1)
+        attn = torch.bmm(q, k.transpose(1, 2)).softmax(dim=-1)
+        return F.layer_norm(torch.bmm(attn, v), (8,))
+
+
 class Unknown(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -110,8 +140,11 @@ class Unknown(nn.Module):
         pytest.param(SqueezeExcite, id="se-multiply"),
         pytest.param(Tokens, id="layernorm-linear-nd"),
         pytest.param(Unknown, id="unknown-op"),
+        pytest.param(ConvNeXtBlock, id="convnext-block"),
+        pytest.param(Attention, id="attention-bmm"),
         pytest.param(
-            lambda: nn.Sequential(Residual(), Concat(), SqueezeExcite(), Unknown(), Tokens()), id="all-together"
+            lambda: nn.Sequential(Residual(), Concat(), SqueezeExcite(), ConvNeXtBlock(), Unknown(), Tokens()),
+            id="all-together",
         ),
     ],
 )
@@ -124,3 +157,10 @@ def test_hand_made_modules(model: Any) -> None:
 def test_unknown_ops_listed_on_both_paths() -> None:
     fast, slow = both(Unknown(), (8, 6, 6))
     assert dict(fast.unknown_ops) == dict(slow.unknown_ops) == {"aten.cumsum": 1}
+
+
+@pytest.mark.parametrize("name", ["convnext_tiny", "swin_t", "mobilenet_v3_small"])
+def test_torchvision_models(name: str) -> None:
+    torchvision = pytest.importorskip("torchvision")
+    model = torchvision.models.get_model(name, weights=None)  # random weights: nothing downloaded
+    assert_same(*both(model, (3, 64, 64), batch=1))

@@ -33,6 +33,62 @@ from cnncost.torch.observe import ir_shape, known_op
 _QUICK_WORDS = quick_words()
 
 
+def quick_aten(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """The output of a matrix product or a layer norm on meta tensors, made from its shape rule without running
+    torch's Python meta kernel (decompositions that cost more than the rest of the analysis); None for anything
+    else, or anything unusual (the kernel runs then, and says what is wrong). The operator is costed the same:
+    only its output is made differently."""
+    name = _QUICK_ATEN.get(func)
+    if name is None or kwargs:
+        return None
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors or any(t.device.type != "meta" or t.dtype != tensors[0].dtype for t in tensors):
+        return None
+    x = tensors[0]
+    if name == "native_layer_norm":
+        if len(args) != 5 or not isinstance(args[1], (list, tuple)):
+            return None
+        normalized = tuple(int(d) for d in args[1])
+        axis = x.dim() - len(normalized)
+        if axis < 0 or tuple(x.shape[axis:]) != normalized:
+            return None
+        if any(isinstance(a, torch.Tensor) and tuple(a.shape) != normalized for a in args[2:4]):
+            return None
+        stats = (*x.shape[:axis], *(1,) * len(normalized))
+        empty = torch.empty
+        return (empty(tuple(x.shape), dtype=x.dtype, device=x.device), empty(stats, dtype=x.dtype, device=x.device),
+                empty(stats, dtype=x.dtype, device=x.device))
+    if name == "addmm":  # (bias, a, b) with no beta or alpha
+        if len(args) != 3 or len(tensors) != 3:
+            return None
+        bias, a, b = args
+        out = _matrix_product(a, b, 2)
+        if out is None or _broadcast(tuple(bias.shape), out) != out:
+            return None
+    else:  # mm (a, b), bmm (a, b)
+        if len(args) != 2 or len(tensors) != 2:
+            return None
+        out = _matrix_product(args[0], args[1], 2 if name == "mm" else 3)
+        if out is None:
+            return None
+    return torch.empty(out, dtype=x.dtype, device=x.device)
+
+
+def _matrix_product(a: torch.Tensor, b: torch.Tensor, rank: int) -> tuple[int, ...] | None:
+    """The shape of ``a @ b`` for ``mm`` (rank 2) or ``bmm`` (rank 3); None when the shapes do not fit."""
+    if a.dim() != rank or b.dim() != rank or a.shape[-1] != b.shape[-2] or a.shape[:-2] != b.shape[:-2]:
+        return None
+    return (*(int(d) for d in a.shape[:-1]), int(b.shape[-1]))
+
+
+_QUICK_ATEN = {
+    torch.ops.aten.mm.default: "mm",
+    torch.ops.aten.bmm.default: "bmm",
+    torch.ops.aten.addmm.default: "addmm",
+    torch.ops.aten.native_layer_norm.default: "native_layer_norm",
+}
+
+
 def quick_call(name: str, func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, AtenCost] | None:
     """Run a common call without watching its aten operators and say its cost: ``(result, cost)``; None for a
     call that has to be watched (the caller runs it under the dispatch mode then)."""

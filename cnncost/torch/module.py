@@ -49,7 +49,7 @@ from torch import nn
 from cnncost.analysis.records import Report, Totals
 from cnncost.errors import CnnCostError, LimitError, ShapeError, UsageError
 from cnncost.spec.limits import MAX_BATCH
-from cnncost.torch.fast import quick_call, shortcut_known
+from cnncost.torch.fast import quick_aten, quick_call, shortcut_known
 from cnncost.torch.guard import (
     DATA_DEPENDENT_OPS,
     DEFAULT_TIMEOUT,
@@ -134,7 +134,7 @@ def analyze_module(
         try:
             # Tensors the forward creates without a device (torch.ones(...)) are made on the meta device too.
             meta = torch.device("meta")
-            mode = FunctionMode(observer, quick_call if fast else None)
+            mode = FunctionMode(observer, quick_call, quick_aten) if fast else FunctionMode(observer)
             with user_code(what, timeout), hooks(work, observer), torch.no_grad(), meta, mode:
                 work(x)
         except CnnCostError:

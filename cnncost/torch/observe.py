@@ -38,6 +38,10 @@ from cnncost.torch.guard import prepare_dispatch
 #: its arguments and keyword arguments, its result and cost — or None to watch it at the aten level.
 Quick = Callable[[str, Any, Sequence[Any], Mapping[str, Any]], "tuple[Any, AtenCost] | None"]
 
+#: A quick way to run an aten operator on meta tensors (``cnncost.torch.fast.quick_aten``): its output made from
+#: the shape rule, without torch's Python meta kernel — or None to run the kernel. The operator is costed the same.
+QuickAten = Callable[[Any, Sequence[Any], Mapping[str, Any]], Any]
+
 
 def first_tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, torch.Tensor):
@@ -521,10 +525,11 @@ class FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unus
     second the first time — torch imports its compiler stack — so a model made of known modules and common calls
     never does on the fast path.)"""
 
-    def __init__(self, observer: Observer, quick: Quick | None = None) -> None:
+    def __init__(self, observer: Observer, quick: Quick | None = None, quick_aten: QuickAten | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.observer = observer
         self.quick = quick
+        self.quick_aten = quick_aten
 
     def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -536,7 +541,7 @@ class FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unus
             answered = self.quick(call.name, func, args, kwargs) if self.quick is not None else None
             if answered is None:
                 prepare_dispatch()
-                with DispatchMode(observer):
+                with DispatchMode(observer, self.quick_aten):
                     result = func(*args, **kwargs)
             else:
                 result, call.cost = answered
@@ -552,13 +557,19 @@ class FunctionMode(TorchFunctionMode):  # type: ignore[misc,no-untyped-call,unus
 
 
 class DispatchMode(TorchDispatchMode):  # type: ignore[misc,no-untyped-call,unused-ignore]
-    def __init__(self, observer: Observer) -> None:
+    """Costs every aten operator a watched call issues (``Observer.aten``). ``quick_aten`` (when given) makes the
+    output of some operators on meta tensors from their shape rule instead of running torch's meta kernel."""
+
+    def __init__(self, observer: Observer, quick_aten: QuickAten | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call,unused-ignore]
         self.observer = observer
+        self.quick_aten = quick_aten
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
         try:
-            out = func(*args, **(kwargs or {}))
+            out = self.quick_aten(func, args, kwargs or {}) if self.quick_aten is not None else None
+            if out is None:
+                out = func(*args, **(kwargs or {}))
         except Exception:
             self.observer.failed_op = func._overloadpacket.__name__
             raise
