@@ -34,6 +34,10 @@ from cnncost.ops import get_op, reverse_op
 from cnncost.ops.aten import AtenCost, aten_cost
 from cnncost.torch.guard import prepare_dispatch
 
+#: Our own tensor calls inside the model's forward (reading shapes) skip every torch-function mode: the observer
+#: does not watch them (they are not the model's), and the device mode would only add time.
+_OURS = torch._C.DisableTorchFunction
+
 #: A quick way to answer a call (``cnncost.torch.fast.quick_call``): given the call's public name, the callable,
 #: its arguments and keyword arguments, its result and cost — or None to watch it at the aten level.
 Quick = Callable[[str, Any, Sequence[Any], Mapping[str, Any]], "tuple[Any, AtenCost] | None"]
@@ -237,7 +241,8 @@ class Observer:
         def hook(module: nn.Module, inputs: Any) -> None:
             self.quiet = True
             try:
-                enter(module, inputs)
+                with _OURS():  # our own tensor calls (shapes, sizes) pass no torch-function mode: not the model's
+                    enter(module, inputs)
             finally:
                 self.quiet = False
 
@@ -289,7 +294,8 @@ class Observer:
         def hook(module: nn.Module, inputs: Any, output: Any) -> None:
             self.quiet = True
             try:
-                leave(module, inputs, output)
+                with _OURS():
+                    leave(module, inputs, output)
             finally:
                 self.quiet = False
 
