@@ -19,7 +19,8 @@ bundled network:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -27,7 +28,7 @@ from torch import nn
 
 from cnncost.errors import CnnCostError
 from cnncost.ops import describes, get_op
-from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, call_cost, quick_words
+from cnncost.ops.aten import ACTIVATION_CALLS, FREE_CALLS, AtenCost, aten_cost, call_cost, quick_words
 from cnncost.torch.observe import ir_shape, known_op
 
 _QUICK_WORDS = quick_words()
@@ -74,6 +75,64 @@ def quick_aten(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any
     return torch.empty(out, dtype=x.dtype, device=x.device)
 
 
+def _meta_alike(tensors: Sequence[Any]) -> bool:
+    """Meta tensors (None allowed past the first) of one dtype."""
+    first = tensors[0]
+    return isinstance(first, torch.Tensor) and all(
+        t is None or (isinstance(t, torch.Tensor) and t.device.type == "meta" and t.dtype == first.dtype)
+        for t in tensors
+    )
+
+
+def _linear(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, AtenCost] | None:
+    """``F.linear(x, weight, bias)`` on a contiguous meta input of two or more dimensions: the aten operators it
+    becomes are one ``addmm`` (with a bias: on ``x`` flattened to rows) or one ``mm`` (without), and views —
+    costed here by those operators' own formulas. A non-contiguous input (``matmul`` and an in-place ``add_``)
+    or anything unusual is watched at the aten level instead."""
+    if kwargs or not 2 <= len(args) <= 3:
+        return None
+    x, weight = args[0], args[1]
+    bias = args[2] if len(args) == 3 else None
+    if not _meta_alike((x, weight, bias)) or weight.dim() != 2 or x.dim() < 2 or not x.is_contiguous():
+        return None
+    n, k = int(weight.shape[0]), int(weight.shape[1])
+    if int(x.shape[-1]) != k or (bias is not None and tuple(bias.shape) != (n,)):
+        return None
+    out = torch.empty((*x.shape[:-1], n), dtype=x.dtype, device=x.device)
+    weight_t = SimpleNamespace(shape=(k, n))  # weight.t(): only its shape is read
+    cost = aten_cost("mm", (x, weight_t), out) if bias is None else aten_cost("addmm", (bias, x, weight_t), out)
+    return out, cost
+
+
+def _layer_norm(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, AtenCost] | None:
+    """``F.layer_norm(x, normalized_shape, weight, bias, eps)`` on meta tensors: one ``native_layer_norm``,
+    costed by its own formula; its output is contiguous, of the input's shape."""
+    names = ("input", "normalized_shape", "weight", "bias", "eps")
+    if len(args) > len(names) or any(key not in names[len(args) :] for key in kwargs):
+        return None
+    given: dict[str, Any] = dict(zip(names, args, strict=False)) | dict(kwargs)
+    x: Any = given.get("input")
+    shape: Any = given.get("normalized_shape")
+    weight: Any = given.get("weight")
+    bias: Any = given.get("bias")
+    if not _meta_alike((x, weight, bias)) or not isinstance(shape, (list, tuple, torch.Size)):
+        return None
+    normalized = tuple(int(d) for d in shape)
+    if not normalized or x.dim() < len(normalized) or tuple(x.shape[x.dim() - len(normalized) :]) != normalized:
+        return None
+    if any(t is not None and tuple(t.shape) != normalized for t in (weight, bias)):
+        return None
+    out = torch.empty(tuple(x.shape), dtype=x.dtype, device=x.device)
+    return out, aten_cost("native_layer_norm", (x, normalized, weight, bias), out)
+
+
+#: Calls answered from their shapes by a function of their own (those the generic words above do not cover).
+_SHAPED_CALLS: Mapping[str, Callable[[Sequence[Any], Mapping[str, Any]], tuple[Any, AtenCost] | None]] = {
+    "torch.nn.functional.linear": _linear,
+    "torch.nn.functional.layer_norm": _layer_norm,
+}
+
+
 def _matrix_product(a: torch.Tensor, b: torch.Tensor, rank: int) -> tuple[int, ...] | None:
     """The shape of ``a @ b`` for ``mm`` (rank 2) or ``bmm`` (rank 3); None when the shapes do not fit."""
     if a.dim() != rank or b.dim() != rank or a.shape[-1] != b.shape[-2] or a.shape[:-2] != b.shape[:-2]:
@@ -92,6 +151,9 @@ _QUICK_ATEN = {
 def quick_call(name: str, func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, AtenCost] | None:
     """Run a common call without watching its aten operators and say its cost: ``(result, cost)``; None for a
     call that has to be watched (the caller runs it under the dispatch mode then)."""
+    shaped = _SHAPED_CALLS.get(name)
+    if shaped is not None:
+        return shaped(args, kwargs)
     word = name.rsplit(".", 1)[-1]
     if word in FREE_CALLS:
         return func(*args, **kwargs), AtenCost()
