@@ -132,11 +132,77 @@ def resnet152() -> Any:
     return _resnet((3, 8, 36, 3))
 
 
-MODELS = {"vgg16": vgg16, "resnet50": resnet50, "resnet152": resnet152}
+def convnext_base() -> Any:
+    """torchvision's ConvNeXt-Base (88,591,464 parameters), written out as its forward is — or torchvision's own
+    when it is installed and ``CNNCOST_BENCH_TORCHVISION=1``."""
+    if os.environ.get("CNNCOST_BENCH_TORCHVISION") == "1":
+        import torchvision
+
+        return torchvision.models.convnext_base(weights=None)
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class Permute(nn.Module):
+        def __init__(self, dims: list[int]) -> None:
+            super().__init__()
+            self.dims = dims
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.permute(x, self.dims)
+
+    class CNBlock(nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.block = nn.Sequential(
+                nn.Conv2d(dim, dim, 7, padding=3, groups=dim),
+                Permute([0, 2, 3, 1]),
+                nn.LayerNorm(dim, eps=1e-6),
+                nn.Linear(dim, 4 * dim),
+                nn.GELU(),
+                nn.Linear(4 * dim, dim),
+                Permute([0, 3, 1, 2]),
+            )
+            self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer_scale * self.block(x) + x  # stochastic depth: the identity in eval mode
+
+    dims, depths = (128, 256, 512, 1024), (3, 3, 27, 3)
+    layers: list[nn.Module] = [nn.Sequential(nn.Conv2d(3, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))]
+    for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
+        layers.append(nn.Sequential(*(CNBlock(dim) for _ in range(depth))))
+        if i < 3:
+            layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6), nn.Conv2d(dim, dims[i + 1], 2, 2)))
+
+    class ConvNeXt(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(*layers)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.classifier = nn.Sequential(LayerNorm2d(1024, eps=1e-6), nn.Flatten(1), nn.Linear(1024, 1000))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.classifier(self.avgpool(self.features(x)))
+
+    return ConvNeXt()
+
+
+MODELS = {"vgg16": vgg16, "resnet50": resnet50, "resnet152": resnet152, "convnext_base": convnext_base}
 
 #: (model, batch, image size) measured by default, and with --quick.
 CASES = [("vgg16", 32, 224), ("resnet152", 1, 1024)]
 QUICK = [("vgg16", 2, 64), ("resnet152", 1, 128)]
+
+#: The speed target: cnncost's counting call at least TARGET × faster than fvcore's, batch 1, 224×224, one thread.
+TARGET_CASES = [("resnet152", 1, 224), ("convnext_base", 1, 224)]
+TARGET = 5.0
 TOOLS = ("cnncost", "fvcore", "torchinfo")
 
 # ------------------------------------------------------------------------------------------------ a worker
@@ -156,6 +222,9 @@ def worker(tool: str, model_name: str, batch: int, size: int) -> dict[str, Any]:
 
     import torch
 
+    threads = int(os.environ.get("CNNCOST_BENCH_THREADS", "0"))
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = MODELS[model_name]().eval()
     built_mib = _maxrss_mib()
@@ -164,9 +233,9 @@ def worker(tool: str, model_name: str, batch: int, size: int) -> dict[str, Any]:
         from cnncost.analysis.conventions import predict
         from cnncost.torch.module import analyze_module
 
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         report = analyze_module(model, (3, size, size), batch=batch, name=model_name)
-        out["seconds"] = time.perf_counter() - start
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - start, time.process_time() - cpu_start
         out["count"] = report.totals.macs
         out["predicted"] = {key: predict(report, key).count for key in ("fvcore", "torchinfo")}
         out["params"] = report.totals.params
@@ -175,20 +244,20 @@ def worker(tool: str, model_name: str, batch: int, size: int) -> dict[str, Any]:
 
         logging.getLogger("fvcore").setLevel(logging.ERROR)
         x = torch.zeros(batch, 3, size, size)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             analysis = FlopCountAnalysis(model, (x,))
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             out["count"] = int(analysis.total())
-        out["seconds"] = time.perf_counter() - start
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - start, time.process_time() - cpu_start
     elif tool == "torchinfo":
         from torchinfo import summary
 
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         stats = summary(model, input_size=(batch, 3, size, size), verbose=0, device="cpu")
-        out["seconds"] = time.perf_counter() - start
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - start, time.process_time() - cpu_start
         out["count"] = int(stats.total_mult_adds)
     else:
         raise SystemExit(f"unknown tool {tool}")
@@ -206,10 +275,17 @@ class Measured:
     batch: int
     size: int
     seconds: list[float]
+    #: CPU time of the counting call in each process (the target's measure: on one thread it is the call's own
+    #: work, whatever else the machine runs).
+    cpu_seconds: list[float]
     peak_mib: float
     built_mib: float
     count: int
     predicted: dict[str, int] | None
+
+    @property
+    def median_cpu_s(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
     @property
     def median_s(self) -> float:
@@ -220,9 +296,11 @@ class Measured:
         return max(0.0, self.peak_mib - self.built_mib)
 
 
-def measure(tool: str, model: str, batch: int, size: int, repeats: int) -> Measured:
+def measure(tool: str, model: str, batch: int, size: int, repeats: int, threads: int = 0) -> Measured:
     runs = []
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if threads:
+        env["CNNCOST_BENCH_THREADS"] = str(threads)
     for _ in range(repeats):
         done = subprocess.run(
             [sys.executable, __file__, "--worker", tool, model, str(batch), str(size)],
@@ -242,6 +320,7 @@ def measure(tool: str, model: str, batch: int, size: int, repeats: int) -> Measu
         batch,
         size,
         [r["seconds"] for r in runs],
+        [r["cpu_seconds"] for r in runs],
         max(r["peak_mib"] for r in runs),
         min(r["built_mib"] for r in runs),
         int(last["count"]),
@@ -249,10 +328,15 @@ def measure(tool: str, model: str, batch: int, size: int, repeats: int) -> Measu
     )
 
 
+def _version(name: str) -> str:
+    try:
+        return str(getattr(__import__(name), "__version__", "?"))
+    except ImportError:
+        return "not installed"
+
+
 def environment() -> dict[str, str]:
-    import fvcore
     import torch
-    import torchinfo
 
     return {
         "python": platform.python_version(),
@@ -260,8 +344,9 @@ def environment() -> dict[str, str]:
         "cpu": platform.processor() or platform.machine(),
         "cores": str(os.cpu_count()),
         "torch": torch.__version__,
-        "fvcore": getattr(fvcore, "__version__", "?"),
-        "torchinfo": getattr(torchinfo, "__version__", "?"),
+        "fvcore": _version("fvcore"),
+        "torchinfo": _version("torchinfo"),
+        "torchvision": _version("torchvision"),
         "threads": str(torch.get_num_threads()),
     }
 
@@ -271,6 +356,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="processes per tool and case (median time)")
     parser.add_argument("--quick", action="store_true", help="small inputs: a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--target-only", action="store_true", help=f"only the speed target: {TARGET:g}× fvcore, batch 1, one thread"
+    )
     parser.add_argument("--worker", nargs=4, metavar=("TOOL", "MODEL", "BATCH", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -282,7 +370,7 @@ def main() -> int:
     print("environment: " + ", ".join(f"{k} {v}" for k, v in env.items()))
     results: list[Measured] = []
     failures = 0
-    for model, batch, size in QUICK if args.quick else CASES:
+    for model, batch, size in [] if args.target_only else QUICK if args.quick else CASES:
         print(f"\n{model}, batch {batch}, {size}×{size} (times: median of {args.repeats} processes)")
         row = {tool: measure(tool, model, batch, size, args.repeats) for tool in TOOLS}
         results.extend(row.values())
@@ -305,6 +393,9 @@ def main() -> int:
             verdict = "equals" if same else "DIFFERS FROM"
             print(f"  cnncost's prediction of {tool}, {ours.predicted[tool]:,}, {verdict} {tool}'s own count")
         print(f"  built model alone: {ours.built_mib:.0f} MiB peak RSS (the same code for every tool)")
+    missed = target(args.repeats, results)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -318,7 +409,34 @@ def main() -> int:
             )
             + "\n"
         )
-    return 1 if failures else 0
+    if missed:
+        print(f"MISSED the {TARGET:g}× target on: {', '.join(missed)}")
+    return 1 if failures or missed else 0
+
+
+def target(repeats: int, results: list[Measured]) -> list[str]:
+    """The speed target, measured and printed: cnncost's counting call against fvcore's, one thread, batch 1.
+    Returns the models on which cnncost is less than TARGET × faster."""
+    missed = []
+    print(
+        f"\nspeed target: cnncost's counting call ≥ {TARGET:g}× faster than fvcore's (batch 1, one thread; judged on"
+        " CPU time, which on one thread is the call's own work however loaded the machine; wall time beside it)"
+    )
+    for model, batch, size in TARGET_CASES:
+        ours = measure("cnncost", model, batch, size, repeats, threads=1)
+        theirs = measure("fvcore", model, batch, size, repeats, threads=1)
+        results.extend((ours, theirs))
+        ratio = theirs.median_cpu_s / ours.median_cpu_s
+        wall = theirs.median_s / ours.median_s
+        verdict = "ok" if ratio >= TARGET else "MISSED"
+        print(
+            f"  {model:<14} {size}×{size}  cnncost {ours.median_cpu_s:.3f}s CPU ({ours.median_s:.3f}s wall, "
+            f"{ours.counting_mib:.0f} MiB counting)  fvcore {theirs.median_cpu_s:.3f}s CPU ({theirs.median_s:.3f}s "
+            f"wall, {theirs.counting_mib:.0f} MiB)  {ratio:5.1f}× CPU ({wall:.1f}× wall)  {verdict}"
+        )
+        if ratio < TARGET:
+            missed.append(model)
+    return missed
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ PyTorch is imported only by the functions that need it, and the parser and formu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,20 +158,47 @@ def build(
 
 
 def compare(
-    *specs: Spec,
+    *specs: Spec | torch.nn.Module,
+    modules: Sequence[str | torch.nn.Module] = (),
     size: Size = None,
     batch: int = 1,
     variables: Mapping[str, Any] | None = None,
     depth: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    timeout: float | None = 60.0,
+    real_forward: bool = False,
+    max_memory: int | None = None,
 ) -> Comparison:
     """Analyze each network (same size, batch and variables) and line them up: totals with ratios to the first,
-    and rows matched by path down to ``depth`` (None: the deepest view within 40 rows). Pure Python, no torch."""
-    if not specs:
+    and rows matched by path down to ``depth`` (None: the deepest view within 40 rows).
+
+    ``specs`` are specs (names, paths, resolved networks) or ``nn.Module`` objects, in the order given; then
+    ``modules``: PyTorch models, as ``nn.Module`` objects or target strings (``"torchvision:resnet50"``,
+    ``"pkg.mod:fn"``, ``"path/to/file.py:Net"``), analyzed like :func:`analyze_module` for ``input_shape`` per
+    image (default: 3 channels at ``size``, else 224×224) with ``timeout``, ``real_forward`` and ``max_memory``.
+    Specs alone are pure Python: torch is imported only for a module."""
+    if not specs and not modules:
         raise TypeError("compare needs at least one spec")
-    reports = [analyze(spec, size=size, batch=batch, variables=variables) for spec in specs]
     from cnncost.analysis.compare import compare as compare_reports
 
+    if isinstance(modules, (str, bytes)) or not isinstance(modules, Sequence):
+        raise TypeError(f"modules must be a list of nn.Module objects or target strings, not {type(modules).__name__}")
+    items: list[Any] = [*specs, *modules]
+    shape = input_shape if input_shape is not None else (3, *(_size(size) or (224, 224)))
+    run: dict[str, Any] = {"timeout": timeout, "real_forward": real_forward, "max_memory": max_memory}
+    reports = []
+    for i, item in enumerate(items):
+        if i >= len(specs) or _is_module(item):
+            reports.append(analyze_module(item, shape, batch=batch, **run))
+        else:
+            reports.append(analyze(item, size=size, batch=batch, variables=variables))
     return compare_reports(reports, depth=depth)
+
+
+def _is_module(obj: object) -> bool:
+    """An ``nn.Module`` — without importing torch (an object can only be one when torch is already imported)."""
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(obj, torch_module.nn.Module)
 
 
 def check(*specs: str | Path) -> CheckReport:
@@ -197,20 +225,20 @@ def verify(
     size: Size = None,
     batch: int = 1,
     variables: Mapping[str, Any] | None = None,
-    fvcore: bool | None = None,
+    fvcore: bool = False,
 ) -> VerifyResult:
     """Build the network on the meta device (no weights) and confirm every row of its analysis with PyTorch:
-    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes. ``fvcore`` adds
-    fvcore's FlopCountAnalysis as a second oracle (one image, real CPU tensors); None: when it is installed."""
+    parameters per module, FLOPs = 2 × MACs per layer by FlopCounterMode, and output shapes. ``fvcore=True``
+    adds fvcore's FlopCountAnalysis as a second oracle (one image, real CPU tensors, seconds): its conv and linear
+    MACs compared layer by layer, and its own total (batchnorm, pooling… included) reported beside them. Each
+    oracle's number says what it counts: ``VerifyResult.oracles``."""
     from cnncost.errors import require_torch
 
     require_torch("--verify")
     from cnncost.torch.verify import verify as verify_module
 
-    if fvcore is None:
-        import importlib.util
-
-        fvcore = importlib.util.find_spec("fvcore") is not None
+    if not isinstance(fvcore, bool):
+        raise TypeError(f"fvcore must be True or False, not {fvcore!r}")
     from cnncost.analysis.engine import analyze_network
 
     network = resolve(spec, size=size, variables=variables)

@@ -401,6 +401,13 @@ def table(
             "--verify", help="build the network with PyTorch on the meta device and confirm every row (needs torch)"
         ),
     ] = False,
+    fvcore: Annotated[
+        bool,
+        typer.Option(
+            "--fvcore",
+            help="with --verify: also run fvcore as a second oracle (real CPU tensors, one image; slower)",
+        ),
+    ] = False,
     wide: WideOption = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
@@ -408,10 +415,14 @@ def table(
 
     if verify and module is not None:
         raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
+    if fvcore and not verify:
+        raise UsageError("--fvcore is an oracle of --verify", hint="add --verify")
     run = _module_options(timeout, real_forward, max_memory)
     report = _report_of(spec, module, input_shape, size, batch, sets, run)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
-    verified = api.verify(spec, batch=batch, **options).check() if verify and spec is not None else None
+    verified = None
+    if verify and spec is not None:
+        verified = api.verify(spec, batch=batch, fvcore=fvcore, **options).check()
     show(
         lambda o: render.render("report", report, fmt.value, wide=wide, depth=depth, verified=verified, **o), fmt.value
     )
@@ -452,18 +463,12 @@ def compare(
         raise UsageError(
             "compare needs at least two networks", hint="e.g. cnncost compare conv5x5 conv5x5-bottleneck"
         )
-    if not modules:
-        comparison = api.compare(
-            *specs, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth
-        )
-    else:
-        from cnncost.analysis.compare import compare as compare_reports
-
-        shape = parse_input_shape(input_shape, parse_size(size))
-        reports = [api.analyze(s, size=parse_size(size), batch=batch, variables=parse_sets(sets)) for s in specs]
-        run = _module_options(timeout, real_forward, max_memory)
-        reports += [api.analyze_module(m, shape, batch=batch, **run) for m in modules]
-        comparison = compare_reports(reports, depth=depth)
+    shape = parse_input_shape(input_shape, parse_size(size)) if modules else None
+    run = _module_options(timeout, real_forward, max_memory) if modules else {}
+    comparison = api.compare(
+        *specs, modules=modules, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth,
+        input_shape=shape, **run,
+    )
     show(lambda o: render.render("compare", comparison, fmt.value, wide=wide, **o), fmt.value)
 
 

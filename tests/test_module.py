@@ -223,7 +223,7 @@ def test_merges_and_shared_modules() -> None:
     assert report.find("mean").other == {"pooling": 144}
     assert report.find("sigmoid").other == {"activation": 4}
     relu = report.find("relu")  # one module, two calls
-    assert relu.args["calls"] == 2 and relu.other == {"activation": 288}
+    assert relu.observed is not None and relu.observed.calls == 2 and relu.other == {"activation": 288}
 
 
 def test_unknown_operators_are_listed_with_counts() -> None:
@@ -233,7 +233,7 @@ def test_unknown_operators_are_listed_with_counts() -> None:
 
     report = analyze_module(Odd(), (3, 4, 4))
     assert dict(report.unknown_ops) == {"aten.cumsum": 2, "aten.sort": 1}
-    assert report.find("Odd").args["unknown"] == {"aten.cumsum": 2, "aten.sort": 1}  # a leaf: one row
+    assert report.find("Odd").observed.unknown == {"aten.cumsum": 2, "aten.sort": 1}  # a leaf: one row
 
 
 # ----------------------------------------------------------------------------------------- parameters
@@ -255,7 +255,7 @@ def test_each_parameter_counted_once() -> None:
     model = Tied()
     report = analyze_module(model, (4,))
     assert report.totals.params == sum(p.numel() for p in model.parameters()) == 16 + 4 + 4 + 500 + 4
-    assert report.find("unused").params == 500 and report.find("unused").args["calls"] == 0
+    assert report.find("unused").params == 500 and report.find("unused").observed.calls == 0
     assert report.find("multiply").params == 4
     assert report.find("b").params == 4  # its weight is a's
 

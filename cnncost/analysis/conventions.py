@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from cnncost.analysis.records import Record, Report
+from cnncost.analysis.records import CallStats, Record, Report
 
 
 @dataclass(frozen=True)
@@ -210,27 +210,36 @@ class _Tally:
 
 def _calls(r: Record) -> int:
     """How many times the row's module ran (1 for spec rows)."""
-    return int(r.args.get("calls", 1))
+    return r.observed.calls if r.observed is not None else 1
 
 
 def _in_elements(r: Record, batch: int) -> int:
     """Input elements over the whole batch and every call."""
-    if "in_elements" in r.args:
-        return int(r.args["in_elements"])
+    if r.observed is not None:
+        return r.observed.in_elements
     return math.prod(r.input_shape) * batch
 
 
 def _out_elements(r: Record, batch: int) -> int:
-    if "out_elements" in r.args:
-        return int(r.args["out_elements"])
+    if r.observed is not None:
+        return r.observed.out_elements
     return math.prod(r.output_shape) * batch
 
 
-def _functions(r: Record) -> Mapping[str, tuple[int, ...]] | None:
-    """The torch calls of a row that is not a known module (``analyze_module``): name → (count, input elements,
-    output elements, MACs, bias), batch included; None for rows costed by a registry formula."""
-    functions = r.args.get("functions")
-    return None if functions is None else functions
+def _functions(r: Record) -> Mapping[str, CallStats] | None:
+    """The torch calls of a row that is not a known module (``analyze_module``): name → counts, batch included;
+    None for rows costed by a registry formula."""
+    return r.observed.functions if r.observed is not None else None
+
+
+def _module(r: Record) -> str | None:
+    """The class name of the module standing at the row (None for spec rows and a container's own work)."""
+    return r.observed.module if r.observed is not None else None
+
+
+def _weights(r: Record) -> Mapping[str, int]:
+    """The row's own parameters by name (empty for spec rows and known modules)."""
+    return (r.observed.weights if r.observed is not None else None) or {}
 
 
 _F = "torch.nn.functional."
@@ -311,13 +320,13 @@ def _layers(report: Report) -> Iterable[Record]:
 def _function_rule(
     r: Record,
     tally: _Tally,
-    rule: Callable[[str, tuple[int, ...]], tuple[str, int] | None],
+    rule: Callable[[str, CallStats], tuple[str, int] | None],
 ) -> None:
     functions = _functions(r)
     assert functions is not None
     for name, stats in functions.items():
         try:
-            got = rule(name, tuple(stats))
+            got = rule(name, stats)
         except _Unmodeled:
             tally.unmodeled.append(f"{r.path} ({name})")
             continue
@@ -328,12 +337,12 @@ def _function_rule(
 def _fvcore(r: Record, batch: int, training: bool, tally: _Tally) -> None:
     if _functions(r) is not None:
 
-        def rule(name: str, stats: tuple[int, ...]) -> tuple[str, int] | None:
-            _count, in_el, _out, macs, _bias = stats[:5]
+        def rule(name: str, stats: CallStats) -> tuple[str, int] | None:
+            in_el, macs = stats.in_elements, stats.macs
             if name in _FVCORE_LAYER_NORM:
                 # fvcore's norm_flop_counter: 5 per input element with an affine weight, 4 without.
-                weights: Mapping[str, int] = r.args.get("weights") or {}
-                if r.args.get("module") is None:
+                weights = _weights(r)
+                if _module(r) is None:
                     raise _Unmodeled  # a container's own call: whether it passes a weight is not recorded
                 per = 5 if "weight" in weights else 4
                 return (f"layer norm ({per} per element)", per * in_el)
@@ -369,8 +378,8 @@ def _flop_counter(r: Record, batch: int, training: bool, tally: _Tally) -> None:
 def _ptflops_aten(r: Record, batch: int, training: bool, tally: _Tally) -> None:
     if _functions(r) is not None:
 
-        def rule(name: str, stats: tuple[int, ...]) -> tuple[str, int] | None:
-            _count, _in, _out, macs, bias = stats[:5]
+        def rule(name: str, stats: CallStats) -> tuple[str, int] | None:
+            macs, bias = stats.macs, stats.bias
             if "baddbmm" in name:
                 raise _Unmodeled  # ptflops' aten table has no baddbmm
             if macs or bias:
@@ -404,12 +413,12 @@ _POOLS = frozenset({"maxpool", "avgpool", "global_avgpool", "global_maxpool", "a
 
 def _ptflops(r: Record, batch: int, training: bool, tally: _Tally) -> None:
     if _functions(r) is not None:
-        module = str(r.args.get("module", ""))
+        module = _module(r) or ""
         if module == "Linear" and set(_functions(r) or {}) == {_F + "linear"}:
             # ptflops' linear hook on any input: (in·out + bias) per position, every leading dimension a position.
             stats = (_functions(r) or {})[_F + "linear"]
-            tally.add("MACs", stats[3] // batch)
-            tally.add("bias", stats[4] // batch)
+            tally.add("MACs", stats.macs // batch)
+            tally.add("bias", stats.bias // batch)
             return
         if module == "LayerNorm" and set(_functions(r) or {}) == {_F + "layer_norm"}:
             # ptflops' norm hook: input elements, doubled only for modules with an 'affine' attribute, which
@@ -420,8 +429,8 @@ def _ptflops(r: Record, batch: int, training: bool, tally: _Tally) -> None:
             tally.unmodeled.append(f"{r.path} ({module})")
             return
 
-        def rule(name: str, stats: tuple[int, ...]) -> tuple[str, int] | None:
-            _count, in_el, out_el, macs, _bias = stats[:5]
+        def rule(name: str, stats: CallStats) -> tuple[str, int] | None:
+            in_el, out_el, macs = stats.in_elements, stats.out_elements, stats.macs
             if name in _PTFLOPS_UNKNOWN:
                 raise _Unmodeled
             if name in _PTFLOPS_NUMEL_FUNCTIONS:
@@ -456,8 +465,8 @@ def _ptflops(r: Record, batch: int, training: bool, tally: _Tally) -> None:
 
 def _torchinfo(r: Record, batch: int, training: bool, tally: _Tally) -> None:
     if _functions(r) is not None:
-        weights: Mapping[str, int] = r.args.get("weights") or {}
-        if not weights or r.args.get("module") is None:
+        weights = _weights(r)
+        if not weights or _module(r) is None:
             return  # a container's own work, or a parameter-free module: torchinfo counts 0
         if _calls(r) != 1:
             tally.unmodeled.append(f"{r.path} ({r.op}, {_calls(r)} calls)")
@@ -467,7 +476,7 @@ def _torchinfo(r: Record, batch: int, training: bool, tally: _Tally) -> None:
         channels = (shape[2] if len(shape) == 3 else shape[0]) if shape else 1
         for pname, n in weights.items():
             if pname in ("weight", "bias"):
-                factor = batch * spatial if "Conv" in str(r.args.get("module")) else batch
+                factor = batch * spatial if "Conv" in str(_module(r)) else batch
             elif "weight" in pname or "bias" in pname:
                 factor = batch * channels
             else:
@@ -537,7 +546,7 @@ def kinds(report: Report) -> frozenset[str]:
         if functions is None:
             out.add(f"op {r.op}")
             continue
-        module = r.args.get("module")
+        module = _module(r)
         if module in TORCH_MODULES:
             out.add(f"module {module}")
         out.update(f"call {name}" for name in functions)

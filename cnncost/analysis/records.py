@@ -28,12 +28,46 @@ def _merge(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class CallStats:
+    """What one kind of torch call did in a row, summed over its calls (``analyze_module``; batch included)."""
+
+    count: int
+    in_elements: int
+    out_elements: int
+    macs: int
+    bias: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the module analyzer saw of one row while the model ran (``analyze_module`` only; None for spec rows).
+
+    ``calls``: how many times the row's module (or its kind of own call, for a container's work) ran;
+    ``in_elements`` / ``out_elements``: its first input's and its output's elements over every call and the
+    whole batch; ``module``: the class name of the module standing at the row (None for a container's own work);
+    ``functions``: the torch calls a row not costed by a registry formula issued, by public name (None for a
+    known module, whose formula stands for everything inside it); ``weights``: the parameters the row holds, by
+    name, with their sizes (None for a known module); ``unknown``: operators without a formula, with their call
+    counts. ``cnncost.analysis.conventions`` reads these to predict what other counters report.
+    """
+
+    calls: int
+    in_elements: int
+    out_elements: int
+    module: str | None = None
+    functions: Mapping[str, CallStats] | None = None
+    weights: Mapping[str, int] | None = None
+    unknown: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
 class Record:
     """One row of analysis: a layer (``kind == "layer"``) or a group subtotal (``block``, ``repeat``, ``copy``,
     ``branch``, ``concat``, ``residual``, ``shortcut``, ``scale``).
 
     ``depth`` is the nesting depth of the row: 0 for top-level entries. ``macs`` and ``other`` are for the whole
-    batch; ``formula`` is per image.
+    batch; ``formula`` is per image. ``args`` are the op's arguments (a spec layer's, or those of the registry op a
+    known module stands for); ``observed`` is what ``analyze_module`` measured of the row (None for spec rows).
     """
 
     path: str
@@ -48,6 +82,7 @@ class Record:
     other: Mapping[str, int]
     formula: str | None = None
     args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    observed: Observed | None = None
 
     @property
     def flops(self) -> int:

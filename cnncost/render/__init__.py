@@ -49,12 +49,13 @@ def verify_line(result: Verified) -> str:
     state = "agrees" if result.ok else "DISAGREES"
     groups = len(getattr(result, "groups", ()))
     blocks = f" and {groups} blocks" if groups else ""
-    fvcore = getattr(result, "fvcore_macs", None)
-    second = "" if fvcore is None else f"; fvcore {num.integer(fvcore)} MACs per image, layer by layer"
+    oracles = list(getattr(result, "oracles", ()))
+    first = f" ({oracles[0].counts})" if oracles else ""
+    more = "".join(f"; {o.tool} ({o.counts}): {num.integer(o.value)} {o.unit}" for o in oracles[1:])
     return (
         f"verified: PyTorch on the meta device {state} on the params, FLOPs (= 2 × MACs) and output shape of all "
         f"{len(result.rows)} layers{blocks} — {num.integer(result.measured_params)} params, "
-        f"{num.integer(result.measured_flops)} FLOPs by FlopCounterMode{second}"
+        f"{num.integer(result.measured_flops)} FLOPs by FlopCounterMode{first}{more}"
     )
 
 
@@ -68,6 +69,11 @@ def verify_dict(result: Verified) -> dict[str, Any]:
         "params": result.measured_params,
         "flops": result.measured_flops,
         "fvcore_macs_per_image": getattr(result, "fvcore_macs", None),
+        "fvcore_total_per_image": getattr(result, "fvcore_total", None),
+        "oracles": [
+            {"tool": o.tool, "counts": o.counts, "value": o.value, "unit": o.unit}
+            for o in getattr(result, "oracles", ())
+        ],
     }
 
 

@@ -51,8 +51,8 @@ def mac_category(record: Record) -> str:
         return "conv"
     if record.op == "linear":
         return "linear"
-    functions: Mapping[str, Any] = record.args.get("functions") or {}
-    macs_by = [name for name, stats in functions.items() if stats[3]]
+    functions = (record.observed.functions if record.observed is not None else None) or {}
+    macs_by = [name for name, stats in functions.items() if stats.macs]
     if macs_by and all("conv" in name for name in macs_by):
         return "conv"
     if macs_by and all(name.endswith(".linear") for name in macs_by):

@@ -59,6 +59,13 @@ class _Refused(BaseException):
         self.error = error
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception in one line: its type and the first line of its message."""
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def gib(n: int) -> str:
     """Bytes as GiB with two decimals (MiB below one GiB)."""
     return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"

@@ -7,7 +7,9 @@ record's MACs, and every layer's output has the shape its record says. Nothing i
 its input live on the meta device, and FlopCounterMode reads only shapes.
 
 ``fvcore_flops`` is a second, independent oracle (jit tracing on real CPU tensors, one "flop" per MAC), used
-only when asked, as it needs real memory.
+only when asked (``--fvcore``), as it needs real memory and time. Its layer-by-layer comparison counts conv and
+linear MACs only; its own total (``FlopCountAnalysis.total()``) also counts batchnorm, adaptive pooling and
+upsampling, and is reported beside it, labelled (``VerifyResult.oracles``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,28 @@ FVCORE_NON_MAC_OPS = (
     "aten::adaptive_avg_pool2d",
     "aten::grid_sampler",
 )
+
+#: The same ops as fvcore names them in its per-operator counts (``batch_norm``, ``adaptive_avg_pool2d``, …).
+FVCORE_NON_MAC_NAMES = frozenset(op.split("::", 1)[1] for op in FVCORE_NON_MAC_OPS)
+
+#: What each oracle's number counts, as ``--verify`` labels it.
+FLOP_COUNTER_COUNTS = "= 2 × conv and linear MACs, whole batch"
+FVCORE_MACS_COUNTS = "conv and linear MACs only, as compared layer by layer, per image"
+FVCORE_TOTAL_COUNTS = (
+    "its own total, FlopCountAnalysis.total(), which also counts batchnorm, adaptive pooling and upsampling, "
+    "per image"
+)
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """One independent count ``--verify`` compared with the analysis (or reports beside it): the tool, what its
+    number counts, the number and its unit."""
+
+    tool: str
+    counts: str
+    value: int
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,20 @@ class VerifyResult:
     #: layers on which fvcore disagrees with the analysis.
     fvcore_macs: int | None = None
     fvcore_failures: tuple[str, ...] = ()
+    #: fvcore's own total per image (``FlopCountAnalysis.total()``: batchnorm, adaptive pooling and upsampling
+    #: included), reported beside the comparison, not compared; None: fvcore not run.
+    fvcore_total: int | None = None
+
+    @property
+    def oracles(self) -> tuple[Oracle, ...]:
+        """Each oracle's number with what it counts: FlopCounterMode always; fvcore's compared MACs and its own
+        total when fvcore ran."""
+        found = [Oracle("FlopCounterMode", FLOP_COUNTER_COUNTS, self.measured_flops, "FLOPs")]
+        if self.fvcore_macs is not None:
+            found.append(Oracle("fvcore", FVCORE_MACS_COUNTS, self.fvcore_macs, "MACs"))
+        if self.fvcore_total is not None:
+            found.append(Oracle("fvcore", FVCORE_TOTAL_COUNTS, self.fvcore_total, "flops"))
+        return tuple(found)
 
     @property
     def totals_ok(self) -> bool:
@@ -245,9 +282,10 @@ def verify(network: Network, report: Report, *, fvcore: bool = False) -> VerifyR
     flops = _per_module(counter, module)
 
     fv_total: int | None = None
+    fv_own: int | None = None
     fv_failures: list[str] = []
     if fvcore:
-        per_image = fvcore_flops(module, nchw(report.input_shape, 1))
+        per_image, fv_own = fvcore_counts(module, nchw(report.input_shape, 1))
         fv_total = per_image.get("", 0)
         for rec in report.layers():
             if rec.macs and per_image.get(rec.path, 0) * report.batch != rec.macs:
@@ -258,6 +296,7 @@ def verify(network: Network, report: Report, *, fvcore: bool = False) -> VerifyR
     return VerifyResult(
         fvcore_macs=fv_total,
         fvcore_failures=tuple(fv_failures),
+        fvcore_total=fv_own,
         name=report.name,
         input_shape=report.input_shape,
         batch=report.batch,
@@ -305,19 +344,33 @@ def _shape_hook(seen: dict[str, Shape], path: str) -> Any:
 # ----------------------------------------------------------------------------------------- fvcore
 
 
-def _nothing(inputs: Any, outputs: Any) -> Counter[str]:
-    return Counter()
-
-
 def fvcore_flops(module: nn.Module, input_shape: tuple[int, ...], *, macs_only: bool = True) -> Mapping[str, int]:
     """fvcore's count per module FQN (``""`` is the whole module) for one zero input of ``input_shape``
     (NCHW, batch included). fvcore counts one "flop" per multiply-accumulate, so under ``macs_only`` (the
-    default: its batchnorm, pooling and upsampling handlers off) the numbers are directly MACs.
+    default: its batchnorm, pooling and upsampling counts left out) the numbers are directly MACs.
 
     fvcore traces with real tensors on the CPU: a meta module is copied and given uninitialized CPU storage
     first (``to_empty``; the caller's module is untouched), so this allocates the weights and activations for
     real. Keep it for small inputs or when asked.
     """
+    by_operator = _fvcore_by_module_and_operator(module, input_shape)
+    skipped = FVCORE_NON_MAC_NAMES if macs_only else frozenset()
+    return MappingProxyType(
+        {path: sum(n for op, n in ops.items() if op not in skipped) for path, ops in by_operator.items()}
+    )
+
+
+def fvcore_counts(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[Mapping[str, int], int]:
+    """From one fvcore analysis: its conv and linear MACs per module FQN (as :func:`fvcore_flops`) and its own
+    total (``FlopCountAnalysis.total()``: batchnorm, adaptive pooling and upsampling included)."""
+    by_operator = _fvcore_by_module_and_operator(module, input_shape)
+    skipped = FVCORE_NON_MAC_NAMES
+    macs = {path: sum(n for op, n in ops.items() if op not in skipped) for path, ops in by_operator.items()}
+    total = sum(by_operator.get("", {}).values())
+    return MappingProxyType(macs), total
+
+
+def _fvcore_by_module_and_operator(module: nn.Module, input_shape: tuple[int, ...]) -> dict[str, dict[str, int]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fvcore scripts a loss with torch.jit on import
@@ -341,10 +394,7 @@ def fvcore_flops(module: nn.Module, input_shape: tuple[int, ...], *, macs_only: 
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             analysis.tracer_warnings("none")
-            if macs_only:
-                # A handle of None would only mark the op as ignored; fvcore's own handle still wins.
-                analysis.set_op_handle(**dict.fromkeys(FVCORE_NON_MAC_OPS, _nothing))
-            counts = analysis.by_module()
+            counts = analysis.by_module_and_operator()
     finally:
         fvcore_log.setLevel(level)
-    return MappingProxyType({name: int(v) for name, v in counts.items()})
+    return {name: {op: int(n) for op, n in ops.items()} for name, ops in counts.items()}
