@@ -1,0 +1,87 @@
+"""The second half of the torchvision zoo — MobileNetV3, MNASNet, RegNet, EfficientNet B0–B7 and V2, ConvNeXt —
+exact: the engine's parameters equal ``sum(p.numel())`` of torchvision's model (``weights=None``) and its MACs
+round to the GFLOPS torchvision publishes (``Weights.DEFAULT.meta["_ops"]``, GMACs at the weights' crop size).
+
+Where torchvision is importable its model is built (never with weights) and compared parameter tensor by
+tensor, in order. Without torchvision those tests skip; the figures below still pin the engine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncost import api
+
+#: ours: (torchvision builder, its num_params, its "_ops" in GMACs as printed, the weights' crop size)
+ZOO: dict[str, tuple[str, int, str, int]] = {
+    "regnet-x-400mf": ("regnet_x_400mf", 5_495_976, "0.414", 224),
+    "regnet-x-800mf": ("regnet_x_800mf", 7_259_656, "0.8", 224),
+    "regnet-x-1-6gf": ("regnet_x_1_6gf", 9_190_136, "1.603", 224),
+    "regnet-x-3-2gf": ("regnet_x_3_2gf", 15_296_552, "3.177", 224),
+    "regnet-x-8gf": ("regnet_x_8gf", 39_572_648, "7.995", 224),
+    "regnet-x-16gf": ("regnet_x_16gf", 54_278_536, "15.941", 224),
+    "regnet-x-32gf": ("regnet_x_32gf", 107_811_560, "31.736", 224),
+    "regnet-y-400mf": ("regnet_y_400mf", 4_344_144, "0.402", 224),
+    "regnet-y-800mf": ("regnet_y_800mf", 6_432_512, "0.834", 224),
+    "regnet-y-1-6gf": ("regnet_y_1_6gf", 11_202_430, "1.612", 224),
+    "regnet-y-3-2gf": ("regnet_y_3_2gf", 19_436_338, "3.176", 224),
+    "regnet-y-8gf": ("regnet_y_8gf", 39_381_472, "8.473", 224),
+    "regnet-y-16gf": ("regnet_y_16gf", 83_590_140, "15.912", 224),
+    "regnet-y-32gf": ("regnet_y_32gf", 145_046_770, "32.28", 224),
+    "regnet-y-128gf": ("regnet_y_128gf", 644_812_894, "374.57", 384),  # SWAG_E2E_V1 weights, 384×384
+}
+
+
+def _rounds_to(value: int, printed: str) -> bool:
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return round(value / 1e9, decimals) == float(printed)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_params_and_macs_equal_torchvision_figures(name: str) -> None:
+    _, params, gmacs, size = ZOO[name]
+    report = api.analyze(name)
+    assert report.input_shape == (size, size, 3)
+    assert report.totals.params == params
+    assert _rounds_to(report.totals.macs, gmacs), (report.totals.macs, gmacs)
+    assert report.output_shape == (1000,)
+
+
+def test_regnet_widths_and_depths_are_computed_from_the_regnet_parameters() -> None:
+    # torchvision's BlockParams.from_init_params for RegNetX-8GF: depths [2, 5, 15, 1], widths
+    # [80, 240, 720, 1920], group widths [80, 120, 120, 120] (the first stage is narrower than 120)
+    net = api.resolve("regnet-x-8gf")
+    assert net.variables["depths"] == [2, 5, 15, 1]
+    assert net.variables["widths"] == [80, 240, 720, 1920]
+    assert net.variables["g"] == [80, 120, 120, 120]
+
+
+def _torchvision_order(name: str, named: list[tuple[str, tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """Parameter shapes in torchvision's order — except that a RegNet block registers its projection shortcut
+    (``proj``) before its body (``f``), and a spec's residual builds the body first: those are moved after the
+    body of their block, nothing else changes."""
+    if not name.startswith("regnet"):
+        return [shape for _, shape in named]
+    out: list[tuple[int, ...]] = []
+    held: list[tuple[int, ...]] = []
+    block = None
+    for key, shape in named:
+        here = key.split(".proj.")[0].split(".f.")[0] if (".proj." in key or ".f." in key) else key
+        if here != block:
+            out += held
+            held, block = [], here
+        (held if ".proj." in key else out).append(shape)
+    return out + held
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_same_parameter_tensors_as_torchvision(name: str) -> None:
+    pytest.importorskip("torch")
+    models = pytest.importorskip("torchvision.models")
+    builder, params, _, _ = ZOO[name]
+    theirs = models.get_model(builder, weights=None)
+    assert sum(p.numel() for p in theirs.parameters()) == params
+    mine = [tuple(p.shape) for p in api.build(name, device="meta").parameters()]
+    reference = _torchvision_order(name, [(k, tuple(p.shape)) for k, p in theirs.named_parameters()])
+    assert mine == reference
