@@ -29,6 +29,14 @@ ZOO: dict[str, tuple[str, int, str, int]] = {
     "regnet-y-16gf": ("regnet_y_16gf", 83_590_140, "15.912", 224),
     "regnet-y-32gf": ("regnet_y_32gf", 145_046_770, "32.28", 224),
     "regnet-y-128gf": ("regnet_y_128gf", 644_812_894, "374.57", 384),  # SWAG_E2E_V1 weights, 384×384
+    "efficientnet-b0": ("efficientnet_b0", 5_288_548, "0.386", 224),
+    "efficientnet-b1": ("efficientnet_b1", 7_794_184, "0.687", 240),
+    "efficientnet-b2": ("efficientnet_b2", 9_109_994, "1.088", 288),
+    "efficientnet-b3": ("efficientnet_b3", 12_233_232, "1.827", 300),
+    "efficientnet-b4": ("efficientnet_b4", 19_341_616, "4.394", 380),
+    "efficientnet-b5": ("efficientnet_b5", 30_389_784, "10.266", 456),
+    "efficientnet-b6": ("efficientnet_b6", 43_040_704, "19.068", 528),
+    "efficientnet-b7": ("efficientnet_b7", 66_347_960, "37.746", 600),
 }
 
 
