@@ -37,6 +37,10 @@ ZOO: dict[str, tuple[str, int, str, int]] = {
     "efficientnet-b5": ("efficientnet_b5", 30_389_784, "10.266", 456),
     "efficientnet-b6": ("efficientnet_b6", 43_040_704, "19.068", 528),
     "efficientnet-b7": ("efficientnet_b7", 66_347_960, "37.746", 600),
+    "mnasnet0-5": ("mnasnet0_5", 2_218_512, "0.104", 224),
+    "mnasnet0-75": ("mnasnet0_75", 3_170_208, "0.215", 224),
+    "mnasnet1-0": ("mnasnet1_0", 4_383_312, "0.314", 224),
+    "mnasnet1-3": ("mnasnet1_3", 6_282_256, "0.526", 224),
 }
 
 
