@@ -41,6 +41,8 @@ ZOO: dict[str, tuple[str, int, str, int]] = {
     "mnasnet0-75": ("mnasnet0_75", 3_170_208, "0.215", 224),
     "mnasnet1-0": ("mnasnet1_0", 4_383_312, "0.314", 224),
     "mnasnet1-3": ("mnasnet1_3", 6_282_256, "0.526", 224),
+    "mobilenet-v3-large": ("mobilenet_v3_large", 5_483_032, "0.217", 224),
+    "mobilenet-v3-small": ("mobilenet_v3_small", 2_542_856, "0.057", 224),
 }
 
 
