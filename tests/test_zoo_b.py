@@ -43,6 +43,10 @@ ZOO: dict[str, tuple[str, int, str, int]] = {
     "mnasnet1-3": ("mnasnet1_3", 6_282_256, "0.526", 224),
     "mobilenet-v3-large": ("mobilenet_v3_large", 5_483_032, "0.217", 224),
     "mobilenet-v3-small": ("mobilenet_v3_small", 2_542_856, "0.057", 224),
+    "convnext-tiny": ("convnext_tiny", 28_589_128, "4.456", 224),
+    "convnext-small": ("convnext_small", 50_223_688, "8.684", 224),
+    "convnext-base": ("convnext_base", 88_591_464, "15.355", 224),
+    "convnext-large": ("convnext_large", 197_767_336, "34.361", 224),
 }
 
 
@@ -70,21 +74,33 @@ def test_regnet_widths_and_depths_are_computed_from_the_regnet_parameters() -> N
     assert net.variables["g"] == [80, 120, 120, 120]
 
 
-def _torchvision_order(name: str, named: list[tuple[str, tuple[int, ...]]]) -> list[tuple[int, ...]]:
-    """Parameter shapes in torchvision's order — except that a RegNet block registers its projection shortcut
-    (``proj``) before its body (``f``), and a spec's residual builds the body first: those are moved after the
-    body of their block, nothing else changes."""
-    if not name.startswith("regnet"):
-        return [shape for _, shape in named]
+def _moved(key: str) -> str | None:
+    """The block whose body a parameter must follow, for the two parameters torchvision registers before the body
+    and a spec cannot: a RegNet block's projection shortcut (``proj``, registered before ``f``; a residual builds
+    its body first) and a ConvNeXt block's ``layer_scale`` (a parameter of the block module itself, which
+    ``parameters()`` yields before its submodules'; in a spec it is a layer after the body)."""
+    if ".proj." in key:
+        return key.split(".proj.")[0]
+    if key.endswith(".layer_scale"):
+        return key.removesuffix(".layer_scale")
+    return None
+
+
+def _torchvision_order(named: list[tuple[str, tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """Parameter shapes in torchvision's order, with only the parameters of ``_moved`` put after the rest of their
+    block."""
     out: list[tuple[int, ...]] = []
     held: list[tuple[int, ...]] = []
-    block = None
+    block: str | None = None
     for key, shape in named:
-        here = key.split(".proj.")[0].split(".f.")[0] if (".proj." in key or ".f." in key) else key
-        if here != block:
-            out += held
-            held, block = [], here
-        (held if ".proj." in key else out).append(shape)
+        if block is not None and not key.startswith(block + "."):
+            out, held, block = out + held, [], None
+        target = _moved(key)
+        if target is not None:
+            block = target
+            held.append(shape)
+        else:
+            out.append(shape)
     return out + held
 
 
@@ -97,5 +113,5 @@ def test_same_parameter_tensors_as_torchvision(name: str) -> None:
     theirs = models.get_model(builder, weights=None)
     assert sum(p.numel() for p in theirs.parameters()) == params
     mine = [tuple(p.shape) for p in api.build(name, device="meta").parameters()]
-    reference = _torchvision_order(name, [(k, tuple(p.shape)) for k, p in theirs.named_parameters()])
+    reference = _torchvision_order([(k, tuple(p.shape)) for k, p in theirs.named_parameters()])
     assert mine == reference
