@@ -3,7 +3,8 @@ exact: the engine's parameters equal ``sum(p.numel())`` of torchvision's model (
 round to the GFLOPS torchvision publishes (``Weights.DEFAULT.meta["_ops"]``, GMACs at the weights' crop size).
 
 Where torchvision is importable its model is built (never with weights) and compared parameter tensor by
-tensor, in order. Without torchvision those tests skip; the figures below still pin the engine.
+tensor, in order, and its MACs counted by FlopCounterMode (on the meta device) at the crop size must equal the
+engine's exactly. Without torchvision those tests skip; the figures below still pin the engine.
 """
 
 from __future__ import annotations
@@ -112,9 +113,14 @@ def _torchvision_order(named: list[tuple[str, tuple[int, ...]]]) -> list[tuple[i
 def test_same_parameter_tensors_as_torchvision(name: str) -> None:
     pytest.importorskip("torch")
     models = pytest.importorskip("torchvision.models")
-    builder, params, _, _ = ZOO[name]
+    from cnncost.torch.verify import count_with_torch
+
+    builder, params, _, size = ZOO[name]
     theirs = models.get_model(builder, weights=None)
     assert sum(p.numel() for p in theirs.parameters()) == params
     mine = [tuple(p.shape) for p in api.build(name, device="meta").parameters()]
     reference = _torchvision_order([(k, tuple(p.shape)) for k, p in theirs.named_parameters()])
     assert mine == reference
+    # and the MACs exactly, not only as rounded: FlopCounterMode on torchvision's model counts 2 × MACs
+    _, flops = count_with_torch(theirs.to("meta"), (1, 3, size, size))
+    assert flops[""] == 2 * api.analyze(name).totals.macs
