@@ -32,6 +32,7 @@ from cnncost.analysis.records import CallStats, Observed, Record
 from cnncost.ir import Shape
 from cnncost.ops import get_op, reverse_op
 from cnncost.ops.aten import AtenCost, aten_cost
+from cnncost.ops.aten import first_tensor as aten_first_tensor
 from cnncost.torch.guard import prepare_dispatch
 
 #: Our own tensor calls inside the model's forward (reading shapes) skip every torch-function mode: the observer
@@ -48,19 +49,10 @@ QuickAten = Callable[[Any, Sequence[Any], Mapping[str, Any]], Any]
 
 
 def first_tensor(value: Any) -> torch.Tensor | None:
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    if isinstance(value, Mapping):
-        for item in value.values():
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None
+    """The first tensor in ``value`` (a tensor, or lists, tuples and mappings of them), or None: the ATen
+    formulas' own search (``cnncost.ops.aten.first_tensor``), typed for torch."""
+    found = aten_first_tensor(value)
+    return found if isinstance(found, torch.Tensor) else None
 
 
 def known_op(module: nn.Module, x: torch.Tensor | None) -> tuple[str, dict[str, Any]] | None:
