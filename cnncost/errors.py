@@ -165,8 +165,6 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
-_printable = printable  # its former private name
-
 
 def shown(value: object, limit: int = 60) -> str:
     """A value as a message quotes it: its repr on one line, cut to ``limit`` characters."""
