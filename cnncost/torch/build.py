@@ -125,14 +125,22 @@ class ScaleModule(_Container):
 
 
 class ConcatModule(_Container):
-    """IR ``Concat``: branches on the same input, outputs joined along channels."""
+    """IR ``Concat``: branches on the same input, outputs joined along channels; with ``split`` (channel sizes)
+    each branch runs on its own consecutive slice of the input's channels instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, split: tuple[int, ...] | None = None) -> None:
         super().__init__()
+        self.split = split
         self._branches: tuple[tuple[str, ...], ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self._run(steps, x) for steps in self._branches], dim=1)
+        if self.split is None:
+            return torch.cat([self._run(steps, x) for steps in self._branches], dim=1)
+        parts = torch.split(x, list(self.split), dim=1)
+        return torch.cat([self._run(steps, part) for steps, part in zip(self._branches, parts, strict=True)], dim=1)
+
+    def extra_repr(self) -> str:
+        return "" if self.split is None else f"split={list(self.split)}"
 
 
 # ------------------------------------------------------------------------------------------- the walk
@@ -171,7 +179,7 @@ class _Builder:
             scale._gate = self.attach(scale, node.path, node.gate)
             return scale
         if isinstance(node, Concat):
-            cat = ConcatModule()
+            cat = ConcatModule(node.split)
             cat._branches = tuple(self.attach(cat, node.path, b) for b in node.branches)
             return cat
         raise TypeError(f"not an IR node: {node!r}")
