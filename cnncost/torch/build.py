@@ -187,9 +187,11 @@ class _Builder:
     def attach(self, owner: nn.Module, owner_path: str, node: Node) -> tuple[str, ...]:
         """Add ``node``'s module(s) to ``owner`` (standing at ``owner_path``); return the steps that run them.
 
-        A Sequence at the owner's own path is transparent: its children become the owner's children.
+        A Sequence at the owner's own path is transparent: its children become the owner's children. An empty
+        Sequence (the identity branch of a ``split``) adds no module and no step: a module without children would
+        read as a layer of its own to ``analyze_module``.
         """
-        if _is_merge(node):
+        if _is_merge(node) or (isinstance(node, Sequence) and not node.children):
             return ()
         if node.path == owner_path:
             if isinstance(node, Sequence):
