@@ -71,7 +71,11 @@ class Sequence:
 
 @dataclass(frozen=True)
 class Concat:
-    """Parallel branches on the same input, joined along channels."""
+    """Parallel branches on the same input, joined along channels.
+
+    ``split`` is ``None`` for a plain ``concat`` (every branch sees the whole input) and, for the ``split``
+    combinator, the channel count of each branch's slice: the input's channels are cut into consecutive slices
+    in branch order (``torch.split``), each branch runs on its own slice (its ``in_shape`` is the slice's)."""
 
     name: str
     path: str
@@ -79,6 +83,7 @@ class Concat:
     in_shape: Shape
     out_shape: Shape
     where: Where = field(default_factory=Where)
+    split: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

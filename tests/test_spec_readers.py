@@ -180,6 +180,20 @@ def test_connections() -> None:
     )
 
 
+def test_sizes() -> None:
+    assert _read("sizes", None, key="sizes") is None
+    assert _read("sizes", [24, 40], key="sizes") == (24, 40)
+    assert _read("sizes", ["c // 2", "c // 2"], key="sizes", c=48) == (24, 24)
+    assert _read("sizes", "[c, 8]", key="sizes", c=16) == (16, 8)
+    assert str(_refused("sizes", [], key="sizes")) == (
+        WHERE + "'sizes' must be a list of channel counts, one per branch, got [] — e.g. sizes: [24, 40]"
+    )
+    assert str(_refused("sizes", 3, key="sizes")) == (
+        WHERE + "'sizes' must be a list of channel counts, one per branch, got 3 — e.g. sizes: [24, 40]"
+    )
+    assert str(_refused("sizes", [8, 0], key="sizes")) == WHERE + "expected a whole number ≥ 1, got 0"
+
+
 def test_layer_lists_are_read_as_written() -> None:
     """Combinators resolve their layers and branches themselves: nothing is evaluated here."""
 

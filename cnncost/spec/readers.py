@@ -156,6 +156,19 @@ def _connections(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -
     return tuple(rows)
 
 
+def _sizes(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> tuple[int, ...] | None:
+    """``split``'s slice sizes: a non-empty list of whole numbers ≥ 1 (the resolver checks their sum)."""
+    value = evaluate(raw)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise at.error(
+            f"'{key}' must be a list of channel counts, one per branch, got {shown(value)}",
+            hint="e.g. sizes: [24, 40]",
+        )
+    return tuple(read_int(v, at, evaluate, minimum=1) for v in value)
+
+
 def _as_written(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> Any:
     """Layer lists and branches: the combinator resolves them itself (``cnncost.spec.schema`` checked them)."""
     return raw
@@ -175,5 +188,6 @@ READERS: Mapping[str, Reader] = MappingProxyType(
         "connections": _connections,
         "layers": _as_written,
         "branches": _as_written,
+        "sizes": _sizes,
     }
 )

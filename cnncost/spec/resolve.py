@@ -307,7 +307,7 @@ class _Items(_Variables):
             self.work += 1  # what _spend does, without building a location for every item
             if self.work > limits.MAX_WORK:
                 raise self._too_much_work(self._at(item_pos, spec_path))
-            item = self._split(entry, item_pos, spec_path)
+            item = self._split_item(entry, item_pos, spec_path)
             scope = self._scope_with_shape(ctx.scope, shape)
             if not self._when(item, scope, spec_path):
                 continue
@@ -338,7 +338,7 @@ class _Items(_Variables):
             )
         return cond
 
-    def _split(self, entry: Any, pos: Pos, spec_path: str) -> Item:
+    def _split_item(self, entry: Any, pos: Pos, spec_path: str) -> Item:
         """``split_item``, once per mapping of the document: repeats and blocks resolve the same items again and
         again (ResNet-1202 has 600 copies of one block)."""
         if not isinstance(entry, Mapping):
@@ -502,7 +502,7 @@ class _Items(_Variables):
         raw_layers = block["layers"]
         if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
             # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
-            only = self._split(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
+            only = self._split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
             node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
             assert node is not None
             return node
@@ -569,7 +569,7 @@ class _Combinators(_Items):
             copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
             if len(raw) == 1:
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
-                inner = self._split(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
+                inner = self._split_item(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
                 single = self._single(inner, str(i), current, copy_ctx)
                 if i == 1:
                     second = (single, self.layer_count - before[0], self.work - before[1])
@@ -649,15 +649,65 @@ class _Combinators(_Items):
     def _concat(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
+        return self._branches(args, item, name, shape, ctx, where, None)
+
+    def _split(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        """``split``: the input's channels cut into consecutive slices, one per branch (equal ones unless
+        ``sizes`` says otherwise); each branch runs on its slice, the outputs are joined on channels."""
+        here = self._at_node(where, ctx.path)
+        count = len(args["branches"])
+        if len(shape) != 3:
+            raise here.error(
+                f"split cuts a feature map's channels, but its input is the flat vector {_fmt(shape)}",
+                hint="split before flattening",
+                cls=ShapeError,
+            )
+        channels = shape[2]
+        sizes: tuple[int, ...] | None = args["sizes"]
+        if sizes is None:
+            if channels % count:
+                raise here.error(
+                    f"split cuts {channels} channels into {count} equal slices, but {channels} is not divisible by "
+                    f"{count}",
+                    hint="give the slices' channel counts with sizes: [a, b, …]",
+                    cls=ShapeError,
+                )
+            sizes = (channels // count,) * count
+        elif len(sizes) != count:
+            raise self._at(item.arg_pos.get("sizes", item.body_pos), f"{ctx.spec_path}.sizes").error(
+                f"'sizes' gives {len(sizes)} slices for {count} branches",
+                hint="give one channel count per branch, in the branches' order",
+            )
+        elif sum(sizes) != channels:
+            raise self._at(item.arg_pos.get("sizes", item.body_pos), f"{ctx.spec_path}.sizes").error(
+                f"'sizes' {list(sizes)} add up to {sum(sizes)}, but the input has {channels} channels",
+                hint="the slices must cover the input's channels exactly",
+                cls=ShapeError,
+            )
+        return self._branches(args, item, name, shape, ctx, where, sizes)
+
+    def _branches(
+        self,
+        args: Mapping[str, Any],
+        item: Item,
+        name: str,
+        shape: ir.Shape,
+        ctx: _Ctx,
+        where: ir.Where,
+        split: tuple[int, ...] | None,
+    ) -> ir.Node:
+        """``concat`` (every branch on the whole input) and ``split`` (branch ``i`` on the slice ``split[i]``)."""
         branches_raw: Mapping[str, Any] = args["branches"]
         bpos = item.arg_pos.get("branches", item.body_pos)
         branches: list[ir.Sequence] = []
-        for bname, raw in branches_raw.items():
+        for i, (bname, raw) in enumerate(branches_raw.items()):
             bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
             branches.append(
                 self._seq(
                     raw,
-                    shape,
+                    shape if split is None else (shape[0], shape[1], split[i]),
                     bctx,
                     pos_of(branches_raw, bname, bpos),
                     name=bname,
@@ -667,10 +717,11 @@ class _Combinators(_Items):
                 )
             )
         outs = [b.out_shape for b in branches]
+        verb = "concat" if split is None else "split"
         here = self._at_node(where, ctx.path)
         if any(len(o) != 3 for o in outs):
             raise here.error(
-                "concat joins feature maps along channels, but a branch ends in a flat vector",
+                f"{verb} joins feature maps along channels, but a branch ends in a flat vector",
                 hint="flatten after the concat, not inside a branch",
                 cls=ShapeError,
             )
@@ -684,7 +735,7 @@ class _Combinators(_Items):
             )
         out = (outs[0][0], outs[0][1], sum(o[2] for o in outs))
         self._check_shape(out, At(self.file, where.line or 1, where.column or 1, ctx.path))
-        return ir.Concat(name, ctx.path, tuple(branches), shape, out, where)
+        return ir.Concat(name, ctx.path, tuple(branches), shape, out, where, split)
 
     def _residual(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where

@@ -15,7 +15,8 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
 
 A layer item is either a bare word (``- relu``) or a mapping with exactly one *verb* — an op (``conv``), a block
 defined under ``blocks`` (``bottleneck``), ``block`` (a block chosen by an expression: ``use: kind``) or a
-combinator (``sequence``, ``repeat``, ``concat``, ``residual``, ``scale``) — plus optional ``name`` and ``when``.
+combinator (``sequence``, ``repeat``, ``concat``, ``split``, ``residual``, ``scale``) — plus optional ``name``
+and ``when``.
 
 Names are read as Python's parser reads them, in Unicode NFKC form (``cnncost.spec.names``): keys that fold to
 one name are refused as duplicates.
@@ -83,6 +84,10 @@ COMBINATORS: Mapping[str, Mapping[str, Field]] = {
         "layers": Field("layers"),
     },
     "concat": {"branches": Field("branches", help="name: [layers] for each parallel branch")},
+    "split": {
+        "branches": Field("branches", help="name: [layers] for each slice of the channels, in order ([] = identity)"),
+        "sizes": Field("sizes", None, help="channels of each slice, summing to the input's; default: equal slices"),
+    },
     "residual": {
         "layers": Field("layers"),
         "shortcut": Field("enum", "identity", help=" | ".join(SHORTCUTS)),
@@ -98,6 +103,7 @@ COMBINATOR_SUMMARIES: Mapping[str, str] = {
     "sequence": "a named group of layers, one after another",
     "repeat": "copies of its layers; 'stride' applies to the first copy only, 'index' numbers the copies",
     "concat": "parallel branches on the same input, joined on channels (Inception)",
+    "split": "the channels cut into consecutive slices, one branch on each, joined on channels (ShuffleNet V2)",
     "residual": "body(x) + shortcut(x), then the activation (ResNet)",
     "scale": "x · gate(x): squeeze-and-excitation",
 }
@@ -437,6 +443,8 @@ def check_layers(raw: Any, blocks: Mapping[str, Any], *, file: str | None, spec_
                             pos=key_pos(value, bname, vpos),
                             path=f"{here}.branches",
                         )
+                    if item.verb == "split" and isinstance(branch, list) and not branch:
+                        continue  # an empty branch of a split is the identity on its slice
                     check_layers(
                         branch,
                         blocks,

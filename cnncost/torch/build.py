@@ -125,14 +125,22 @@ class ScaleModule(_Container):
 
 
 class ConcatModule(_Container):
-    """IR ``Concat``: branches on the same input, outputs joined along channels."""
+    """IR ``Concat``: branches on the same input, outputs joined along channels; with ``split`` (channel sizes)
+    each branch runs on its own consecutive slice of the input's channels instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, split: tuple[int, ...] | None = None) -> None:
         super().__init__()
+        self.split = split
         self._branches: tuple[tuple[str, ...], ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self._run(steps, x) for steps in self._branches], dim=1)
+        if self.split is None:
+            return torch.cat([self._run(steps, x) for steps in self._branches], dim=1)
+        parts = torch.split(x, list(self.split), dim=1)
+        return torch.cat([self._run(steps, part) for steps, part in zip(self._branches, parts, strict=True)], dim=1)
+
+    def extra_repr(self) -> str:
+        return "" if self.split is None else f"split={list(self.split)}"
 
 
 # ------------------------------------------------------------------------------------------- the walk
@@ -171,7 +179,7 @@ class _Builder:
             scale._gate = self.attach(scale, node.path, node.gate)
             return scale
         if isinstance(node, Concat):
-            cat = ConcatModule()
+            cat = ConcatModule(node.split)
             cat._branches = tuple(self.attach(cat, node.path, b) for b in node.branches)
             return cat
         raise TypeError(f"not an IR node: {node!r}")
@@ -179,9 +187,11 @@ class _Builder:
     def attach(self, owner: nn.Module, owner_path: str, node: Node) -> tuple[str, ...]:
         """Add ``node``'s module(s) to ``owner`` (standing at ``owner_path``); return the steps that run them.
 
-        A Sequence at the owner's own path is transparent: its children become the owner's children.
+        A Sequence at the owner's own path is transparent: its children become the owner's children. An empty
+        Sequence (the identity branch of a ``split``) adds no module and no step: a module without children would
+        read as a layer of its own to ``analyze_module``.
         """
-        if _is_merge(node):
+        if _is_merge(node) or (isinstance(node, Sequence) and not node.children):
             return ()
         if node.path == owner_path:
             if isinstance(node, Sequence):
