@@ -12,7 +12,7 @@ never part of a shape.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -165,3 +165,40 @@ def iter_layers(node: Node) -> Iterator[Layer]:
 
 def join_path(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
+
+
+def moved(node: Node, old: str, new: str) -> Node:
+    """``node`` with every path under ``old`` (the node's own path included) moved under ``new`` — a repeat's
+    copy reused as another copy (``layer1.1`` → ``layer1.7``), all else shared, as nodes are frozen. The nodes
+    standing at ``old`` itself (the copy, and the transparent body or gate of a residual or scale it is) are
+    named after it, so they take the last part of ``new`` as their name."""
+    cut = len(old)
+    old_name, new_name = old.rpartition(".")[2], new.rpartition(".")[2]
+
+    def move(n: Any) -> Any:
+        path, name = n.path, n.name
+        if path == old:
+            path, name = new, (new_name if name == old_name else name)
+        elif path.startswith(old + "."):
+            path = new + path[cut:]
+        if isinstance(n, Layer):
+            return replace(n, path=path, name=name)
+        if isinstance(n, Sequence):
+            return replace(n, path=path, name=name, children=tuple(move(c) for c in n.children))
+        if isinstance(n, Concat):
+            return replace(n, path=path, name=name, branches=tuple(move(b) for b in n.branches))
+        if isinstance(n, Residual):
+            return replace(
+                n,
+                path=path,
+                name=name,
+                body=move(n.body),
+                shortcut=None if n.shortcut is None else move(n.shortcut),
+                activation=None if n.activation is None else move(n.activation),
+            )
+        if isinstance(n, Scale):
+            return replace(n, path=path, name=name, gate=move(n.gate))
+        raise TypeError(f"not a node: {type(n).__name__}")
+
+    result: Node = move(node)
+    return result
