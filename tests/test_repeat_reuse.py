@@ -102,3 +102,16 @@ def test_edges(tmp_path: Path) -> None:
     one, three = (list(ir.iter_layers(c)) for c in (first.children[1], first.children[3]))
     assert [a.args for a in one] == [b.args for b in three]
     assert all(a.args is b.args for a, b in zip(one, three, strict=True))
+
+
+def test_layer_costs_remembered_are_the_formulas() -> None:
+    """The engine costs a layer whose arguments it has just costed (the same mapping, the same shapes) from
+    memory: every row of every bundled network is what the registry's formula gives for it."""
+    from cnncost.analysis.engine import layer_cost
+    from cnncost.ops import get_op
+
+    for name in library.names():
+        network = api.resolve(name)
+        for layer in network.layers():
+            fresh = get_op(layer.op).cost(layer.args, layer.in_shape, layer.out_shape)
+            assert layer_cost(layer) == fresh, (name, layer.path)
