@@ -198,3 +198,17 @@ def test_script_and_dash_m_use_the_short_road(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == "" and done.stderr.startswith("error: no network named 'vgg99'")
     scripts = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'cnncost = "cnncost.entry:main"' in scripts
+
+
+def test_ctrl_c_reads_as_typers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the short road computes: the one 'interrupted' line and exit code 130, as Typer gives."""
+    from cnncost import api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "analyze", interrupted)
+    env: dict[str, str | None] = {"COLUMNS": "80"}
+    short = run(lambda: entry.main(["table", "lenet5"]), env)
+    assert short == run(lambda: cli.main(["table", "lenet5"]), env)
+    assert short == (130, "", "error: interrupted\n")
