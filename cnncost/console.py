@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +71,8 @@ def output_width() -> int:
     if columns.isdigit() and int(columns) >= 40:
         return int(columns)
     if stdout_is_terminal():
+        import shutil  # only on a terminal: shutil brings its archive modules (start-up)
+
         return max(40, shutil.get_terminal_size((120, 24)).columns)
     return 120
 

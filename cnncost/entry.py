@@ -26,7 +26,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 #: The spellings of each option the short road reads, per command, and what they set.
@@ -53,13 +52,19 @@ _WHOLE = re.compile(r"[0-9]{1,15}\Z")
 _LEAST = {"batch": 1, "depth": 0}
 
 
-@dataclass(frozen=True)
 class Plan:
-    """A command line the short road understands: the command, its positional arguments and its option values."""
+    """A command line the short road understands: the command, its positional arguments and its option values.
+    (A plain class: a dataclass costs a little start-up for each one defined.)"""
 
-    command: str
-    positional: tuple[str, ...] = ()
-    values: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("command", "positional", "values")
+
+    def __init__(self, command: str, positional: tuple[str, ...] = (), values: Mapping[str, Any] | None = None):
+        self.command = command
+        self.positional = positional
+        self.values: Mapping[str, Any] = values or {}
+
+    def __repr__(self) -> str:
+        return f"Plan({self.command!r}, {self.positional!r}, {dict(self.values)!r})"
 
 
 def main(argv: list[str] | None = None) -> int:
