@@ -6,7 +6,9 @@ place, ``main()``: a ``CnnCostError`` exits with its own code (1 for bad input, 
 command-line usage with 2, Ctrl-C with 130. ``--debug`` (or ``CNNCOST_DEBUG=1``) shows the traceback.
 
 Start-up stays light: this module imports only typer and cnncost's errors; the API, the renderers (rich) and,
-for ``--verify`` only, PyTorch are imported inside the commands.
+for ``--verify`` only, PyTorch are imported inside the commands. Printing, ``--size``/``--set`` and the error
+line live in ``cnncost.console``, shared with the console script's short road (``cnncost.entry``), which answers
+``table NAME``, ``list`` and ``--version`` without importing Typer and hands everything else to ``main`` here.
 """
 
 from __future__ import annotations
@@ -127,8 +129,6 @@ WideOption = Annotated[
     ),
 ]
 
-
-# ----------------------------------------------------------------------------------- parsing helpers
 
 # ------------------------------------------------------------------------------------------ commands
 
