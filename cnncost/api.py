@@ -113,8 +113,10 @@ def library_summaries(pattern: str | None = None) -> list[Summary]:
     ``cnncost list`` shows — served from an on-disk cache keyed on the specs and cnncost's own code."""
     from cnncost.cache import library_summaries as cached
 
-    def compute() -> list[Summary]:
-        return [analyze(name).summary() for name in library.names()]
+    def compute() -> list[Summary]:  # the totals alone: no per-layer table (cnncost.analysis.summary)
+        from cnncost.analysis.summary import summarize_network
+
+        return [summarize_network(resolve(name)) for name in library.names()]
 
     every = cached(library.bundled_files(), compute, names=library.names())
     wanted = set(library.names(pattern))

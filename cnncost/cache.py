@@ -3,7 +3,7 @@
 The cache must never change an answer, so it is trusted by construction, not by hope:
 
 - **What was analyzed.** The key is a hash of everything the totals depend on — cnncost's version, the source of
-  its spec and analysis code, and every bundled spec file — so a changed formula or spec is never served stale.
+  its spec, op and analysis code, and every bundled spec file — so a changed formula or spec is never served stale.
   The totals are computed from the bundled files only: a bare word is always a bundled network
   (``cnncost.spec.library``), so a file named ``vgg16`` in the current folder can never stand in for VGG-16.
 - **Nothing edited.** The file holds the key, the entries and an HMAC-SHA256 over both, made with a random secret
@@ -56,7 +56,14 @@ def cache_dir() -> Path | None:
 def library_key(spec_files: Sequence[Path]) -> str:
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parent
-    code = [*package.glob("spec/*.py"), *package.glob("analysis/*.py"), package / "ir.py", package / "cache.py"]
+    code = [
+        *package.glob("spec/*.py"),
+        *package.glob("analysis/*.py"),
+        *package.glob("ops/*.py"),  # the formulas: the op registry is where an op's cost is defined
+        package / "ir.py",
+        package / "limits.py",
+        package / "cache.py",
+    ]
     for path in sorted(code) + sorted(spec_files):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -36,7 +36,6 @@ raise ``TypeError``, as everywhere in Python; ``KeyboardInterrupt`` passes throu
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from collections.abc import Iterable
 
@@ -194,6 +193,8 @@ def kind_of(value: object) -> str:
 def suggest(word: str, choices: Iterable[str], *, what: str = "") -> str | None:
     """A "did you mean …?" hint naming the closest choices, or None."""
     options = sorted(set(choices))
+    import difflib  # only when a name is wrong (start-up)
+
     close = difflib.get_close_matches(word, options, n=3, cutoff=0.5)
     if not close:
         lowered = [c for c in options if word.lower() in c.lower()]

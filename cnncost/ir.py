@@ -165,3 +165,51 @@ def iter_layers(node: Node) -> Iterator[Layer]:
 
 def join_path(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
+
+
+def moved(node: Node, old: str, new: str) -> Node:
+    """``node`` with every path under ``old`` (the node's own path included) moved under ``new`` — a repeat's
+    copy reused as another copy (``layer1.1`` → ``layer1.7``), all else shared, as nodes are frozen. The nodes
+    standing at ``old`` itself (the copy, and the transparent body or gate of a residual or scale it is) are
+    named after it, so they take the last part of ``new`` as their name."""
+    cut = len(old)
+    old_name, new_name = old.rpartition(".")[2], new.rpartition(".")[2]
+
+    def move(n: Any) -> Any:
+        path, name = n.path, n.name
+        if path == old:
+            path, name = new, (new_name if name == old_name else name)
+        elif path.startswith(old + "."):
+            path = new + path[cut:]
+        if isinstance(n, Layer):
+            return _changed(n, path=path, name=name)
+        if isinstance(n, Sequence):
+            return _changed(n, path=path, name=name, children=tuple(move(c) for c in n.children))
+        if isinstance(n, Concat):
+            return _changed(n, path=path, name=name, branches=tuple(move(b) for b in n.branches))
+        if isinstance(n, Residual):
+            return _changed(
+                n,
+                path=path,
+                name=name,
+                body=move(n.body),
+                shortcut=None if n.shortcut is None else move(n.shortcut),
+                activation=None if n.activation is None else move(n.activation),
+            )
+        if isinstance(n, Scale):
+            return _changed(n, path=path, name=name, gate=move(n.gate))
+        raise TypeError(f"not a node: {type(n).__name__}")
+
+    result: Node = move(node)
+    return result
+
+
+def _changed(node: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` for a node whose new field values are already checked (a moved copy's): every
+    field, those a later change adds included, carried over as is — without ``replace``'s field-by-field
+    ``__init__``, a third of resolving a deep network."""
+    assert changes.keys() <= node.__dataclass_fields__.keys()
+    copy = object.__new__(type(node))
+    copy.__dict__.update(node.__dict__)
+    copy.__dict__.update(changes)
+    return copy

@@ -51,6 +51,24 @@ def test_the_key_follows_every_spec_byte(tmp_path: Path) -> None:
     assert cache.library_key([spec]) != before
 
 
+def test_the_key_follows_the_formulas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The totals come from the op registry's formulas (``cnncost/ops``), the resolver and the engine: the key
+    reads every one of those files, so an edited formula is never served from the cache."""
+    read: list[Path] = []
+    original = Path.read_bytes
+
+    def recording(self: Path) -> bytes:
+        read.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", recording)
+    cache.library_key([])
+    package = Path(cache.__file__).resolve().parent
+    for folder in ("ops", "spec", "analysis"):
+        assert set(package.glob(f"{folder}/*.py")) <= set(read), folder
+    assert {package / "ir.py", package / "limits.py", package / "cache.py"} <= set(read)
+
+
 def test_no_cache_when_asked_or_unwritable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CNNCOST_NO_CACHE", "1")
     assert cache.cache_dir() is None

@@ -37,8 +37,10 @@ LAYERS: tuple[str, ...] = (
     "api",
     "cnncost",
     "render",
+    "console",
     "cliparams",
     "cli",
+    "entry",
     "__main__",
 )
 

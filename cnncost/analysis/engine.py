@@ -24,7 +24,25 @@ _GROUP_KINDS = {ir.Residual: "residual", ir.Concat: "concat", ir.Scale: "scale"}
 
 def layer_cost(layer: ir.Layer) -> Cost:
     """The per-image cost of one layer, by the registry's formula for its op."""
-    return get_op(layer.op).cost(layer.args, layer.in_shape, layer.out_shape)
+    key = (layer.op, id(layer.args), layer.in_shape, layer.out_shape)
+    known = _COSTS.get(key)
+    if known is not None and known[0] is layer.args:
+        return known[1]
+    cost = get_op(layer.op).cost(layer.args, layer.in_shape, layer.out_shape)
+    if len(_COSTS) >= _MAX_COSTS:
+        _COSTS.clear()
+    _COSTS[key] = (layer.args, cost)
+    return cost
+
+
+#: Costs of the layers costed last, by op, arguments and shapes. The arguments are keyed by the mapping object
+#: itself (held here, so its id cannot pass to another while the entry lives; a layer's arguments are a read-only
+#: view nothing can change): a repeat's copies share their layers' arguments (``cnncost.spec.resolve``), so a
+#: layer that recurs in every copy (ResNet-1202: 200 copies per stage) is costed once. A formula is a pure function
+#: of these four.
+_COSTS: dict[tuple[str, int, ir.Shape, ir.Shape], tuple[Mapping[str, Any], Cost]] = {}
+_MAX_COSTS = 4096
+_NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
 
 def analyze_network(network: ir.Network, *, batch: int = 1) -> Report:
@@ -68,9 +86,7 @@ def _layer_record(layer: ir.Layer, depth: int, batch: int) -> Record:
 
 def _merge_record(node: ir.Residual | ir.Concat | ir.Scale, depth: int, batch: int) -> Record:
     op = _MERGE_OPS[type(node)]
-    layer = ir.Layer(
-        op, ir.join_path(node.path, op), op, MappingProxyType({}), node.out_shape, node.out_shape
-    )
+    layer = ir.Layer(op, ir.join_path(node.path, op), op, _NO_ARGS, node.out_shape, node.out_shape)
     return _layer_record(layer, depth, batch)
 
 

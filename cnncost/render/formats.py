@@ -34,7 +34,6 @@ written as they are.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -213,6 +212,8 @@ def csv_cell(value: Any) -> Any:
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV with a header; every text cell that could run as a formula escaped (``csv_cell``)."""
     buffer = io.StringIO()
+    import csv  # only for --format csv (start-up)
+
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
     writer.writerows([csv_cell(c) for c in row] for row in rows)

@@ -184,8 +184,16 @@ def _draw(
     has_footer = any(c.footer is not None for c in columns)
     table_width = sum(widths) + gap * (len(columns) - 1)
     spacer = " " * gap
+    right = [c.justify == "right" for c in columns]
+    plain_body = not color or all(c.style is None for c in columns)
 
     def lines_of(cells: Sequence[str], style: str | None = None, body: bool = False) -> list[str]:
+        if (plain_body or not body) and not any(
+            len(cell) > widths[i] and columns[i].flexible for i, cell in enumerate(cells)
+        ):  # the usual row: one line, nothing wrapped or styled per cell (what the loop below gives it, faster)
+            parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=False)]
+            line = spacer.join(parts).rstrip()
+            return [styled(line, style, color) if style else line]
         wrapped = []
         for i, cell in enumerate(cells):
             if len(cell) > widths[i] and columns[i].flexible:

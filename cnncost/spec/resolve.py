@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -132,6 +133,10 @@ class _Watched(dict[str, Any]):
 
 class _Reading:
     """The document, the work it costs to expand, and expressions evaluated over a scope."""
+
+    #: Copies 2… of a repeat whose copies are alike are copy 1 under another path (``_copies_alike``); the tests
+    #: switch it off to hold the two ways to the same network.
+    reuse_copies = True
 
     def __init__(self, doc: Mapping[str, Any], *, file: str | None, variant: str | None = None) -> None:
         check_document(doc, file=file)
@@ -555,9 +560,17 @@ class _Combinators(_Items):
         copies: list[ir.Node] = []
         current = shape
         second: tuple[ir.Node | None, int, int] | None = None  # copy 1, and the layers and work it took
+        alike = False  # copies 2… are copy 1 under another path (``_copies_alike``)
         for i in range(times):
             if i == 2 and second is not None:
                 self._project_repeat(times, raw, *second, where, ctx)
+                alike = self.reuse_copies and self._copies_alike(raw, second[0])
+            if alike:
+                assert second is not None
+                again = self._copy_again(second, i, ctx, multiple=len(raw) != 1)
+                if again is not None:
+                    copies.append(again)
+                continue
             before = (self.layer_count, self.work)
             self._spend(1, At(self.file, where.line or 1, where.column or 1, ir.join_path(ctx.path, str(i))))
             local: dict[str, Any] = _Watched(index=i)
@@ -585,6 +598,29 @@ class _Combinators(_Items):
             if i == 0:
                 self._stride_used(args["stride"], local, ctx, where)
         return ir.Sequence(name, ctx.path, "repeat", "repeat", tuple(copies), shape, current, where)
+
+    def _copies_alike(self, raw: Any, second: ir.Node | None) -> bool:
+        """Whether copies 2… of a repeat resolve exactly as copy 1 did, but for their paths: they share its
+        stride of 1 and, when copy 1 keeps the shape it is given, its input shape; no expression in the copy
+        names ``index``, the one variable that differs; and resolving is a function of those alone (the same
+        conditions under which ``_project_repeat`` lets copy 1 stand for the rest)."""
+        return (second is None or second.in_shape == second.out_shape) and not self._uses_index(raw)
+
+    def _copy_again(
+        self, second: tuple[ir.Node | None, int, int], i: int, ctx: _Ctx, *, multiple: bool
+    ) -> ir.Node | None:
+        """Copy ``i`` of a repeat whose copies are alike: copy 1 moved to its path, the layers and work it took
+        counted again (``_project_repeat`` has already refused a repeat whose copies would exceed a limit)."""
+        node, layers, work = second
+        self.layer_count += layers
+        self.work += work
+        if node is None:  # switched off by 'when', as copy 1 was
+            return None
+        copy = ir.moved(node, ir.join_path(ctx.path, "1"), ir.join_path(ctx.path, str(i)))
+        if multiple:  # a sequence of kind 'copy', labelled by its index
+            assert isinstance(copy, ir.Sequence)
+            return replace(copy, label=f"copy {i}")
+        return copy
 
     def _stride_used(self, stride: Any, first_copy: Mapping[str, Any], ctx: _Ctx, where: ir.Where) -> None:
         """A repeat's stride that no layer of its first copy reads would silently do nothing: refuse it."""
