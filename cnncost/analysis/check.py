@@ -459,11 +459,11 @@ def _too_much_work(
 
 
 def weight_depth(node: ir.Node) -> int:
-    """Weight layers (conv, linear) on the longest path through ``node``, as papers count depth ("ResNet-110",
-    "22 layers deep"): a sequence adds up; parallel branches, a residual's body and shortcut, and a gate beside
-    the identity are alternative paths, of which the longest counts."""
+    """Weight layers (conv, transposed conv, linear) on the longest path through ``node``, as papers count depth
+    ("ResNet-110", "22 layers deep"): a sequence adds up; parallel branches, a residual's body and shortcut, and a
+    gate beside the identity are alternative paths, of which the longest counts."""
     if isinstance(node, ir.Layer):
-        return 1 if node.op in ("conv", "linear") else 0
+        return 1 if node.op in ("conv", "conv_transpose", "linear") else 0
     if isinstance(node, ir.Sequence):
         return sum(weight_depth(child) for child in node.children)
     if isinstance(node, ir.Concat):
@@ -472,6 +472,12 @@ def weight_depth(node: ir.Node) -> int:
         shortcut = weight_depth(node.shortcut) if node.shortcut is not None else 0
         after = weight_depth(node.activation) if node.activation is not None else 0
         return max(weight_depth(node.body), shortcut) + after
+    if isinstance(node, (ir.Save, ir.Aux)):
+        return 0  # a marker; a side head off the inference path
+    if isinstance(node, ir.Join):
+        # depth is counted along the current path: a skip through a saved tensor left it earlier (U-Net), and
+        # layers run on a saved tensor (FPN's lateral 1×1 conv) are a short side path
+        return 0
     return weight_depth(node.gate)
 
 
