@@ -22,9 +22,10 @@ figure is published), ``layer`` (a row path, layer or block; default the whole n
 (relative, e.g. ``0.005``; or ``rounded``: the source rounded the figure to the digits it prints, so whatever
 rounds to them passes — ``0.27M`` accepts 0.265 M to 0.275 M; default 0: exact), ``size`` and ``variables`` (the
 setting the source measured, e.g. MobileNet at width 0.5 and 160×160), ``network`` (in a family file, the one
-network the figure is about; default every network of the file), and ``deviation`` (why the source is wrong: a
-mismatch with a stated reason is reported as *explained* and passes — the network is never bent to fit; a
-deviation note on a figure that agrees fails, so that stale notes get removed).
+network the figure is about; default every network of the file), ``aux`` (true: the training view, in which the
+training-only side heads a spec declares with ``aux:`` are counted; default false), and ``deviation`` (why the
+source is wrong: a mismatch with a stated reason is reported as *explained* and passes — the network is never
+bent to fit; a deviation note on a figure that agrees fails, so that stale notes get removed).
 
 A check must be able to fail, so values no source prints are errors in the spec (one located line): a value
 that is not finite (``1e309``, ``1e400M``: infinity passes under any tolerance), negative, beyond 10^18 (no
@@ -80,6 +81,7 @@ ENTRY_KEYS: Mapping[str, str] = {
     "variables": "variable values the source measured with",
     "deviation": "why the source disagrees with its own arithmetic",
     "network": "in a family file: the one network this figure is about (default: every network of the file)",
+    "aux": "true: the training view, with the training-only side heads (aux:) counted (default false)",
 }
 
 PASS, FAIL, EXPLAINED = "pass", "FAIL", "explained"
@@ -101,11 +103,14 @@ class Figure:
     file: str | None = None
     line: int | None = None
     rounded: bool = False  # the tolerance is half a unit of the last digit the source prints
+    aux: bool = False  # the training view: aux heads counted
 
     @property
     def label(self) -> str:
         name = _LABELS[self.figure]
         parts = [name if self.layer is None else f"{name} of {self.layer}"]
+        if self.aux:
+            parts.append("with aux heads")
         setting = [f"{self.size[0]}×{self.size[1]}"] if self.size else []
         setting += [f"{k}={v}" for k, v in self.variables.items()]
         if setting:
@@ -273,6 +278,9 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
     deviation = entry.get("deviation")
     if deviation is not None and (not isinstance(deviation, str) or not deviation.strip()):
         raise fail("'deviation' must explain the disagreement in words", file=file, pos=at("deviation"), path=where)
+    aux = entry.get("aux", False)
+    if not isinstance(aux, bool):
+        raise fail("'aux' must be true or false", file=file, pos=at("aux"), path=where, hint="write aux: true")
     return Figure(
         network,
         kind,
@@ -286,6 +294,7 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
         file,
         pos[0],
         rounded,
+        aux,
     )
 
 
@@ -420,7 +429,7 @@ def check_document(
             unchecked.append(variant or str(doc.get("name")))
         settings: dict[tuple[Any, ...], list[int]] = {}
         for i, fig in enumerate(figures):
-            key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())))
+            key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())), fig.aux)
             settings.setdefault(key, []).append(i)
         done: list[Result | None] = [None] * len(figures)
         analyzed = 0
@@ -429,7 +438,7 @@ def check_document(
             network: ir.Network = resolve_document(
                 doc, file=file, variant=variant, variables=first.variables or None, size=first.size
             )
-            report = analyze_network(network)
+            report = analyze_network(network, aux=first.aux)
             layers = len(report.records)
             analyzed += layers
             expected = analyzed + layers * (len(settings) - n - 1)

@@ -49,6 +49,7 @@ def analyze_network(network: ir.Network, *, batch: int = 1, aux: bool = False) -
         totals=Totals.of(layer_rows),
         variables=network.variables,
         source=network.meta.get("source"),
+        aux_heads=tuple(r.path for r in records if r.kind == "aux"),
     )
 
 
