@@ -26,9 +26,12 @@ Two kinds of node reach further:
   not part of the inference network: the analytic engine leaves them out unless asked for the training view
   (``analyze_network(..., aux=True)``), and the builder builds them only on request.
 
-``children_of`` returns every child in execution order (a ``Join``'s reads, an ``Aux``'s head) and
-``iter_layers`` every Layer beneath a node, aux heads included unless ``aux=False``; a ``Save`` marker has no
-children and is not a Layer, so a walker that needs it (liveness) meets it through ``children_of``.
+``children_of`` returns every child in execution order, a ``Join``'s reads and an ``Aux``'s head included, so a
+walker that recurses through it meets everything (and must skip ``Aux`` nodes for inference figures).
+``iter_layers`` (and ``Network.layers``) gives every Layer beneath a node in execution order — a join's crops
+and lateral convs before the join — leaving aux heads out unless ``aux=True``, as the analysis and the builder
+do by default. A ``Save`` marker has no children and is not a Layer: a walker that needs it (liveness) meets it
+through ``children_of`` or ``iter_nodes``.
 """
 
 from __future__ import annotations
@@ -77,9 +80,10 @@ class Layer:
 
 @dataclass(frozen=True)
 class Sequence:
-    """Children applied one after another. ``kind`` says what made it: ``network``, ``block``, ``repeat``,
-    ``copy`` (one copy of a repeat), ``branch`` (one branch of a concat), ``shortcut``, ``scale`` (the gate of a
-    ``scale`` combinator); ``label`` is the block name for blocks."""
+    """Children applied one after another. ``kind`` says what made it: ``network``, ``sequence``, ``block``, ``repeat``,
+    ``copy`` (one copy of a repeat), ``branch`` (one branch of a concat or split), ``shortcut``,
+    ``residual-body``, ``scale-gate``, ``saved`` (what a join runs on one saved tensor), ``aux-head``;
+    ``label`` is the block name for blocks. A Sequence's children may include ``Save`` markers."""
 
     name: str
     path: str
@@ -217,9 +221,10 @@ class Network:
     file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=_frozen)
 
-    def layers(self, *, aux: bool = True) -> Iterator[Layer]:
-        """Every Layer in execution order (shortcut layers after their residual's body; training-only aux heads
-        where they branch off, unless ``aux=False``)."""
+    def layers(self, *, aux: bool = False) -> Iterator[Layer]:
+        """Every Layer in execution order (shortcut layers after their residual's body, a join's crops before
+        it): the layers of the module ``build_module`` builds. With ``aux=True`` the training-only heads' layers
+        too, where they branch off."""
         yield from iter_layers(self.root, aux=aux)
 
     def has_aux(self) -> bool:
@@ -245,8 +250,9 @@ def children_of(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def iter_layers(node: Node, *, aux: bool = True) -> Iterator[Layer]:
-    """Every Layer beneath ``node`` in execution order; with ``aux=False`` not those of training-only heads."""
+def iter_layers(node: Node, *, aux: bool = False) -> Iterator[Layer]:
+    """Every Layer beneath ``node`` in execution order — the inference network's, as the analysis counts it and
+    ``build_module`` builds it; with ``aux=True`` also those of training-only heads (the training view)."""
     if isinstance(node, Layer):
         yield node
         return

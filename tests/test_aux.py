@@ -56,8 +56,9 @@ def test_the_ir_walkers_see_the_head(tmp_path: Path) -> None:
     net = api.resolve(_spec(tmp_path))
     head = net.root.children[1]
     assert isinstance(head, ir.Aux) and ir.children_of(head) == (head.head,)
-    assert [layer.op for layer in net.layers()] == ["conv", "global_avgpool", "flatten", "linear", "conv"]
-    assert [layer.op for layer in net.layers(aux=False)] == ["conv", "conv"]
+    assert [layer.op for layer in net.layers(aux=True)] == ["conv", "global_avgpool", "flatten", "linear", "conv"]
+    assert [layer.op for layer in net.layers()] == ["conv", "conv"]  # the inference network, as built
+    assert [layer.op for layer in ir.iter_layers(head, aux=True)] == ["global_avgpool", "flatten", "linear"]
     assert net.has_aux()
 
 
@@ -159,3 +160,16 @@ def test_aux_parameters_are_torchvisions_tensor_by_tensor(name: str, builder: st
     theirs = {n: tuple(p.shape) for n, p in model.named_parameters() if n.startswith(("aux", "AuxLogits"))}
     assert ours == theirs and len(ours) >= 8
     assert sum(p.numel() for p in model.parameters()) == api.analyze(name, aux=True).totals.params
+
+
+def test_documented_figures_of_the_training_view(tmp_path: Path) -> None:
+    figures = """\
+    documented:
+      - {figure: params, value: 260, source: "224 + 36"}
+      - {figure: params, value: 305, aux: true, source: "224 + 45 + 36"}
+    """
+    report = api.check(_spec(tmp_path, AUX_SPEC + figures))
+    assert report.ok and [r.computed for r in report.results] == [260, 305]
+    assert report.results[1].figure.label == "params with aux heads"
+    with pytest.raises(SpecError, match="'aux' must be true or false"):
+        api.check(_spec(tmp_path, AUX_SPEC + figures.replace("aux: true", "aux: 1")))
