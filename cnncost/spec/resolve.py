@@ -526,9 +526,9 @@ class _Items(_Variables):
         bpos = pos_of(self.blocks, block_name, item.pos)
         inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
         raw_layers = block["layers"]
-        only_item = raw_layers[0] if len(raw_layers) == 1 else None
-        keeps_own_item = isinstance(only_item, Mapping) and ("when" in only_item or "save" in only_item)
-        if only_item is not None and not keeps_own_item:
+        if len(raw_layers) == 1 and not (
+            isinstance(raw_layers[0], Mapping) and ("when" in raw_layers[0] or "save" in raw_layers[0])
+        ):
             # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
             only = self._split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
             node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
