@@ -47,7 +47,8 @@ def test_the_training_view_counts_it(tmp_path: Path) -> None:
     rows = {r.path: r for r in report.records}
     assert rows["aux1"].kind == "aux" and rows["aux1"].params == 45
     assert rows["aux1.linear1"].output_shape == (5,)
-    assert rows["aux1"].output_shape == (14, 14, 8)  # the main path goes on unchanged
+    assert rows["aux1"].input_shape == (14, 14, 8) and rows["aux1"].output_shape == (5,)  # the head's logits
+    assert rows["conv2"].input_shape == (14, 14, 8)  # the main path goes on unchanged
     assert report.aux_heads == ("aux1",)
     assert report.output_shape == (14, 14, 4)
 

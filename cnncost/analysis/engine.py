@@ -7,7 +7,8 @@ they cost something (or, for concat, visibly nothing) and belong to no module. A
 with the current one) gets a row per tensor read, holding the layers run on it (a crop), then its merge row.
 
 Training-only side heads (``aux``) are left out unless ``aux=True`` (the training view): with it, each gets a
-group row ``aux`` holding its layers, counted in the totals. A ``Save`` marker gets no row: it does no work.
+group row ``aux`` holding its layers, counted in the totals; the row's output is the head's (its logits), while the
+main path goes on with the input unchanged. A ``Save`` marker gets no row: it does no work.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], aux: bool) -
         op=label,
         depth=depth,
         input_shape=node.in_shape,
-        output_shape=node.out_shape,
+        output_shape=node.head.out_shape if isinstance(node, ir.Aux) else node.out_shape,
         params=totals.params,
         macs=totals.macs,
         other=totals.other,
