@@ -71,12 +71,21 @@ def resolve(spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | Non
 
 
 def analyze(
-    spec: Spec, *, size: Size = None, batch: int = 1, variables: Mapping[str, Any] | None = None
+    spec: Spec,
+    *,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    aux: bool = False,
 ) -> Report:
-    """Per-layer shapes, parameters, MACs and other ops of a network, computed analytically (no torch)."""
+    """Per-layer shapes, parameters, MACs and other ops of a network, computed analytically (no torch).
+
+    ``aux=True`` is the training view: training-only side heads (``aux:`` in a spec, e.g. GoogLeNet's auxiliary
+    classifiers) get rows and count in the totals; by default they are left out, as they do not run at
+    inference."""
     from cnncost.analysis.engine import analyze_network
 
-    return analyze_network(resolve(spec, size=size, variables=variables), batch=batch)
+    return analyze_network(resolve(spec, size=size, variables=variables), batch=batch, aux=aux)
 
 
 def analyze_module(
@@ -148,15 +157,21 @@ def library_entries(pattern: str | None = None) -> list[library.Entry]:
 
 
 def build(
-    spec: Spec, *, size: Size = None, variables: Mapping[str, Any] | None = None, device: Any = None
+    spec: Spec,
+    *,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    device: Any = None,
+    aux: bool = False,
 ) -> torch.nn.Module:
-    """The network as a ``torch.nn.Module`` with random weights (``device="meta"`` allocates none)."""
+    """The network as a ``torch.nn.Module`` with random weights (``device="meta"`` allocates none). ``aux=True``
+    builds the training-only side heads too (run in ``.train()`` mode only, outputs in ``aux_outputs``)."""
     from cnncost.errors import require_torch
 
     require_torch("building a network")
     from cnncost.torch.build import build_module
 
-    return build_module(resolve(spec, size=size, variables=variables), device=device)
+    return build_module(resolve(spec, size=size, variables=variables), device=device, aux=aux)
 
 
 def compare(

@@ -262,8 +262,10 @@ def _report_of(
     batch: int,
     sets: list[str] | None,
     run: dict[str, Any] | None = None,
+    aux: bool = False,
 ) -> Any:
-    """The analysis of a spec, or of a ``--module`` model on the meta device."""
+    """The analysis of a spec (with ``aux``: its training view, aux heads counted), or of a ``--module`` model on
+    the meta device."""
     from cnncost import api
 
     if spec is not None and module is not None:
@@ -276,7 +278,9 @@ def _report_of(
             )
         if input_shape is not None:
             raise UsageError("--input-shape is for --module models", hint="for a spec use --size H[xW]")
-        return api.analyze(spec, batch=batch, size=parse_size(size), variables=parse_sets(sets))
+        return api.analyze(spec, batch=batch, size=parse_size(size), variables=parse_sets(sets), aux=aux)
+    if aux:
+        raise UsageError("--aux counts a spec's training-only aux heads", hint="a --module model: remove --aux")
     if sets:
         raise UsageError("--set sets spec variables; a --module model has none", hint="remove --set")
     return api.analyze_module(module, parse_input_shape(input_shape, parse_size(size)), batch=batch, **(run or {}))
@@ -309,16 +313,26 @@ def table(
         ),
     ] = False,
     wide: WideOption = False,
+    aux: Annotated[
+        bool,
+        typer.Option(
+            "--aux",
+            help="the training view: also count the training-only side heads a spec declares (aux:, e.g. "
+            "GoogLeNet's auxiliary classifiers), which the inference totals leave out",
+        ),
+    ] = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
 
+    if verify and aux:
+        raise UsageError("--verify checks the inference network against PyTorch", hint="remove --aux (or --verify)")
     if verify and module is not None:
         raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
     if fvcore and not verify:
         raise UsageError("--fvcore is an oracle of --verify", hint="add --verify")
     run = _module_options(timeout, real_forward, max_memory)
-    report = _report_of(spec, module, input_shape, size, batch, sets, run)
+    report = _report_of(spec, module, input_shape, size, batch, sets, run, aux=aux)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     verified = None
     if verify and spec is not None:

@@ -7,6 +7,31 @@ any later error can still point at the file, line and layer.
 
 Shapes are tuples in the course's order: ``(H, W, C)`` for feature maps and ``(N,)`` for flat vectors. Batch is
 never part of a shape.
+
+Graphs that are not a chain. Most nodes take the tensor before them and give one tensor to the node after them.
+Two kinds of node reach further:
+
+- **Saved tensors** (U-Net's long skips, FPN's lateral inputs). A layer item with ``save: NAME`` is followed, in
+  its Sequence's ``children``, by a ``Save`` marker: from that point in execution order the item's output is kept
+  under NAME (``Save.source`` is the producing node's path). A ``Join`` reads saved tensors: ``Join.reads`` holds
+  one Sequence per name read (``kind="saved"``, ``name`` = the saved name, ``in_shape`` = the saved tensor's
+  shape), holding the layers applied to it first (``crop``, a lateral conv; empty when it is used as is); the
+  results are joined with the Join's input (``mode``: ``concat`` on channels, saved tensors first, or ``add``).
+  ``Join.saved`` names the tensors read and ``Join.sources`` their producers' paths, in ``reads`` order. A saved
+  tensor is therefore alive from its ``Save`` marker to the last ``Join`` (in execution order) whose ``saved``
+  names it; names are unique in a network (the resolver refuses a name saved twice or read before it is saved).
+- **Training-only side heads** (GoogLeNet's ``aux1``/``aux2``, Inception-v3's ``AuxLogits``). An ``Aux`` node
+  passes its input on unchanged (``out_shape == in_shape``) and holds a ``head`` Sequence that branches off there
+  and runs only in training; its output is a second network output, read by no later node. The head's layers are
+  not part of the inference network: the analytic engine leaves them out unless asked for the training view
+  (``analyze_network(..., aux=True)``), and the builder builds them only on request.
+
+``children_of`` returns every child in execution order, a ``Join``'s reads and an ``Aux``'s head included, so a
+walker that recurses through it meets everything (and must skip ``Aux`` nodes for inference figures).
+``iter_layers`` (and ``Network.layers``) gives every Layer beneath a node in execution order — a join's crops
+and lateral convs before the join — leaving aux heads out unless ``aux=True``, as the analysis and the builder
+do by default. A ``Save`` marker has no children and is not a Layer: a walker that needs it (liveness) meets it
+through ``children_of`` or ``iter_nodes``.
 """
 
 from __future__ import annotations
@@ -55,9 +80,10 @@ class Layer:
 
 @dataclass(frozen=True)
 class Sequence:
-    """Children applied one after another. ``kind`` says what made it: ``network``, ``block``, ``repeat``,
-    ``copy`` (one copy of a repeat), ``branch`` (one branch of a concat), ``shortcut``, ``scale`` (the gate of a
-    ``scale`` combinator); ``label`` is the block name for blocks."""
+    """Children applied one after another. ``kind`` says what made it: ``network``, ``sequence``, ``block``, ``repeat``,
+    ``copy`` (one copy of a repeat), ``branch`` (one branch of a concat or split), ``shortcut``,
+    ``residual-body``, ``scale-gate``, ``saved`` (what a join runs on one saved tensor), ``aux-head``;
+    ``label`` is the block name for blocks. A Sequence's children may include ``Save`` markers."""
 
     name: str
     path: str
@@ -121,7 +147,66 @@ class Scale:
     where: Where = field(default_factory=Where)
 
 
-Node = Layer | Sequence | Concat | Residual | Scale
+@dataclass(frozen=True)
+class Save:
+    """A marker after the node whose output is kept under ``name`` (a spec item's ``save: NAME``); ``source``
+    is that node's path, ``shape`` the tensor's shape. It does no work and passes its input on: in a Sequence's
+    children it stands right after its producer, in execution order."""
+
+    name: str
+    source: str
+    shape: Shape
+    where: Where = field(default_factory=Where)
+
+    @property
+    def path(self) -> str:
+        return self.source
+
+    @property
+    def in_shape(self) -> Shape:
+        return self.shape
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.shape
+
+
+@dataclass(frozen=True)
+class Join:
+    """The input joined with tensors saved earlier: ``mode`` ``concat`` (on channels, the saved tensors first
+    in ``saved`` order, then the input — U-Net's crop-and-concatenate) or ``add`` (FPN's merge).
+
+    ``reads[i]`` is a Sequence (``kind="saved"``) named ``saved[i]``, at path ``<join path>.<name>``, whose
+    ``in_shape`` is the saved tensor's and whose children (possibly none) run on it before the join: a
+    ``crop`` to the input's height and width, a lateral conv. ``sources[i]`` is the path of the node that
+    produced ``saved[i]``."""
+
+    name: str
+    path: str
+    mode: str
+    saved: tuple[str, ...]
+    sources: tuple[str, ...]
+    reads: tuple[Sequence, ...]
+    in_shape: Shape
+    out_shape: Shape
+    where: Where = field(default_factory=Where)
+
+
+@dataclass(frozen=True)
+class Aux:
+    """A training-only side head (an auxiliary classifier) branching off here: ``head`` runs on the input in
+    training only, and the input passes on unchanged. The head is transparent like a residual's body: its
+    layers sit directly under the aux node's path (``aux1.conv.conv``, ``aux1.fc1``), as in torchvision."""
+
+    name: str
+    path: str
+    head: Sequence
+    in_shape: Shape
+    out_shape: Shape
+    where: Where = field(default_factory=Where)
+
+
+Node = Layer | Sequence | Concat | Residual | Scale | Save | Join | Aux
 
 
 @dataclass(frozen=True)
@@ -136,9 +221,15 @@ class Network:
     file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=_frozen)
 
-    def layers(self) -> Iterator[Layer]:
-        """Every Layer in execution order (shortcut layers after their residual's body)."""
-        yield from iter_layers(self.root)
+    def layers(self, *, aux: bool = False) -> Iterator[Layer]:
+        """Every Layer in execution order (shortcut layers after their residual's body, a join's crops before
+        it): the layers of the module ``build_module`` builds. With ``aux=True`` the training-only heads' layers
+        too, where they branch off."""
+        yield from iter_layers(self.root, aux=aux)
+
+    def has_aux(self) -> bool:
+        """Whether the network declares a training-only side head."""
+        return any(isinstance(node, Aux) for node in iter_nodes(self.root))
 
 
 def children_of(node: Node) -> tuple[Node, ...]:
@@ -152,15 +243,30 @@ def children_of(node: Node) -> tuple[Node, ...]:
         return parts if node.activation is None else (*parts, node.activation)
     if isinstance(node, Scale):
         return (node.gate,)
+    if isinstance(node, Join):
+        return node.reads
+    if isinstance(node, Aux):
+        return (node.head,)
     return ()
 
 
-def iter_layers(node: Node) -> Iterator[Layer]:
+def iter_layers(node: Node, *, aux: bool = False) -> Iterator[Layer]:
+    """Every Layer beneath ``node`` in execution order — the inference network's, as the analysis counts it and
+    ``build_module`` builds it; with ``aux=True`` also those of training-only heads (the training view)."""
     if isinstance(node, Layer):
         yield node
         return
+    if isinstance(node, Aux) and not aux:
+        return
     for child in children_of(node):
-        yield from iter_layers(child)
+        yield from iter_layers(child, aux=aux)
+
+
+def iter_nodes(node: Node) -> Iterator[Node]:
+    """``node`` and every node beneath it, in execution order (pre-order): Save markers and Aux heads too."""
+    yield node
+    for child in children_of(node):
+        yield from iter_nodes(child)
 
 
 def join_path(parent: str, name: str) -> str:
@@ -198,6 +304,14 @@ def moved(node: Node, old: str, new: str) -> Node:
             )
         if isinstance(n, Scale):
             return _changed(n, path=path, name=name, gate=move(n.gate))
+        if isinstance(n, Join):
+            sources = tuple(new + s[cut:] if s.startswith(old + ".") else s for s in n.sources)
+            return _changed(n, path=path, name=name, reads=tuple(move(r) for r in n.reads), sources=sources)
+        if isinstance(n, Aux):
+            return _changed(n, path=path, name=name, head=move(n.head))
+        if isinstance(n, Save):
+            source = new + n.source[cut:] if n.source.startswith(old + ".") else n.source
+            return _changed(n, source=source)
         raise TypeError(f"not a node: {type(n).__name__}")
 
     result: Node = move(node)

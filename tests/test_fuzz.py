@@ -70,6 +70,7 @@ class SpecGen:
         self.blocks: dict[str, Any] = {}
         self.variables: dict[str, Any] = {"width": draw(st.integers(1, 4))}
         self.count = 0
+        self.saved: list[tuple[str, Shape]] = []  # tensors kept by 'save: NAME' so far, for a later join
 
     def pick(self, *options: Any) -> Any:
         return self.draw(st.sampled_from(options))
@@ -270,6 +271,33 @@ class SpecGen:
             return {"block": {"use": "unit_kind", **call}}, out
         return {"unit": call}, out
 
+    def join(self, shape: Shape) -> tuple[Any, Shape] | None:
+        """A join with a tensor saved earlier that is at least as large: cropped to the current H×W (when it
+        differs, and sometimes when it does not), sometimes through a 1×1 conv first; concatenated or added."""
+        h, w, c = shape
+        fits = [(n, s) for n, s in self.saved if s[0] >= h and s[1] >= w]
+        if not fits:
+            return None
+        name, (s_h, s_w, s_c) = self.pick(*fits)
+        args: dict[str, Any] = {"with": self.pick(name, [name])}
+        if (s_h, s_w) != (h, w) or self.draw(st.booleans()):
+            args["crop"] = True
+        if self.pick("concat", "add") == "add":
+            args["mode"] = "add"
+            if s_c != c or self.draw(st.booleans()):
+                args["layers"] = [{"conv": {"out": c, "kernel": 1}}]
+            return {"join": args}, (h, w, c)
+        if self.draw(st.booleans()):
+            s_c = self.draw(st.integers(1, 8))
+            args["layers"] = [{"conv": {"out": s_c, "kernel": 1}}, "relu"]
+        return {"join": args}, (h, w, c + s_c)
+
+    def aux(self, shape: Shape) -> tuple[Any, Shape]:
+        """A training-only side head: it leaves the main path's shape as it is."""
+        out = self.draw(st.integers(1, 9))
+        head = [self.pick("global_avgpool", "global_maxpool"), "flatten", {"linear": {"out": out}}]
+        return {"aux": {"layers": head}}, shape
+
     # ------------------------------------------------------------------------------------------ sequences
 
     def layers(self, shape: Shape, depth: int, budget: int) -> tuple[list[Any], Shape]:
@@ -278,6 +306,8 @@ class SpecGen:
             choices = ["conv", "conv", "elementwise", "pool", "repeat", "block"]
             if depth < 2:
                 choices += ["residual", "concat", "scale"]
+            if depth == 0:
+                choices += ["aux"] + (["join", "join"] if self.saved else [])
             kind = self.pick(*choices)
             made: tuple[Any, Shape] | None
             if kind == "conv":
@@ -294,11 +324,19 @@ class SpecGen:
                 made = self.residual(shape, depth + 1)
             elif kind == "concat":
                 made = self.concat(shape, depth + 1)
+            elif kind == "join":
+                made = self.join(shape)
+            elif kind == "aux":
+                made = self.aux(shape)
             else:
                 made = self.scale(shape)
             if made is None:
                 continue
             item, shape = made
+            if depth == 0 and kind != "aux" and self.draw(st.integers(0, 3)) == 0:
+                name = f"t{len(self.saved)}"
+                item = {**(item if isinstance(item, dict) else {item: {}}), "save": name}
+                self.saved.append((name, shape))
             items.append(item)
         return items, shape
 
@@ -383,6 +421,33 @@ def test_valid_specs_agree_with_pytorch(spec: tuple[dict[str, Any], Shape], batc
     assert result.measured_params == report.totals.params, text
     assert result.measured_flops == 2 * report.totals.macs, text
     result.check()
+
+
+@pytest.mark.torch
+@FUZZ
+@given(spec=valid_specs())
+def test_valid_specs_training_view_agrees_with_pytorch(spec: tuple[dict[str, Any], Shape]) -> None:
+    """With the aux heads: the module built with them holds the training view's params, and in training mode
+    FlopCounterMode counts 2 × its MACs (the heads run); in eval mode, 2 × the inference MACs."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    doc, _ = spec
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(doc, folder)
+        network = api.resolve(path)
+    inference, training = api.analyze(network), api.analyze(network, aux=True)
+    module = api.build(network, device="meta", aux=True)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    assert sum(p.numel() for p in module.parameters()) == training.totals.params, text
+    # batch 2: batchnorm on a vector of one value per channel refuses a batch of 1 in training mode
+    x = torch.zeros(2, network.input_shape[2], *network.input_shape[:2], device="meta")
+    for mode, report in ((True, training), (False, inference)):
+        module.train(mode)
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            module(x)
+        assert counter.get_total_flops() == 2 * 2 * report.totals.macs, text
 
 
 # ================================================================================ 2. mutations of the library

@@ -115,3 +115,38 @@ def test_layer_costs_remembered_are_the_formulas() -> None:
         for layer in network.layers():
             fresh = get_op(layer.op).cost(layer.args, layer.in_shape, layer.out_shape)
             assert layer_cost(layer) == fresh, (name, layer.path)
+
+
+GRAPH = """
+name: graph-in-repeat
+input: [8, 8, 4]
+layers:
+  - conv: {out: 4, kernel: 1}
+    save: stem
+  - repeat:
+      times: 4
+      layers:
+        - conv: {out: 4, kernel: 3, padding: 1}
+        - relu
+        - join: {with: stem, mode: add}
+  - repeat:
+      times: 3
+      layers:
+        - aux:
+            layers: [{conv: {out: 2, kernel: 1}}]
+        - conv: {out: 4, kernel: 1}
+"""
+
+
+def test_copies_that_keep_read_or_branch_off_named_tensors(tmp_path: Path) -> None:
+    """A copy that reads a named tensor (``join``; a repeat cannot ``save``, its name would be kept twice) is
+    resolved afresh; a training-only head is moved with its copy."""
+    path = tmp_path / "graph.yaml"
+    path.write_text(GRAPH, encoding="utf-8")
+    every, reused = both(str(path))
+    assert reused == every
+    joins = [n for n in ir.iter_nodes(reused.root) if isinstance(n, ir.Join)]
+    assert [j.path for j in joins] == [f"repeat1.{i}.join1" for i in range(4)]
+    assert {j.sources for j in joins} == {("conv1",)}
+    heads = [n.path for n in ir.iter_nodes(reused.root) if isinstance(n, ir.Aux)]
+    assert heads == ["repeat2.0.aux1", "repeat2.1.aux1", "repeat2.2.aux1"]

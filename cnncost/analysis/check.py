@@ -22,9 +22,10 @@ figure is published), ``layer`` (a row path, layer or block; default the whole n
 (relative, e.g. ``0.005``; or ``rounded``: the source rounded the figure to the digits it prints, so whatever
 rounds to them passes — ``0.27M`` accepts 0.265 M to 0.275 M; default 0: exact), ``size`` and ``variables`` (the
 setting the source measured, e.g. MobileNet at width 0.5 and 160×160), ``network`` (in a family file, the one
-network the figure is about; default every network of the file), and ``deviation`` (why the source is wrong: a
-mismatch with a stated reason is reported as *explained* and passes — the network is never bent to fit; a
-deviation note on a figure that agrees fails, so that stale notes get removed).
+network the figure is about; default every network of the file), ``aux`` (true: the training view, in which the
+training-only side heads a spec declares with ``aux:`` are counted; default false), and ``deviation`` (why the
+source is wrong: a mismatch with a stated reason is reported as *explained* and passes — the network is never
+bent to fit; a deviation note on a figure that agrees fails, so that stale notes get removed).
 
 A check must be able to fail, so values no source prints are errors in the spec (one located line): a value
 that is not finite (``1e309``, ``1e400M``: infinity passes under any tolerance), negative, beyond 10^18 (no
@@ -80,6 +81,7 @@ ENTRY_KEYS: Mapping[str, str] = {
     "variables": "variable values the source measured with",
     "deviation": "why the source disagrees with its own arithmetic",
     "network": "in a family file: the one network this figure is about (default: every network of the file)",
+    "aux": "true: the training view, with the training-only side heads (aux:) counted (default false)",
 }
 
 PASS, FAIL, EXPLAINED = "pass", "FAIL", "explained"
@@ -101,11 +103,14 @@ class Figure:
     file: str | None = None
     line: int | None = None
     rounded: bool = False  # the tolerance is half a unit of the last digit the source prints
+    aux: bool = False  # the training view: aux heads counted
 
     @property
     def label(self) -> str:
         name = _LABELS[self.figure]
         parts = [name if self.layer is None else f"{name} of {self.layer}"]
+        if self.aux:
+            parts.append("with aux heads")
         setting = [f"{self.size[0]}×{self.size[1]}"] if self.size else []
         setting += [f"{k}={v}" for k, v in self.variables.items()]
         if setting:
@@ -273,6 +278,9 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
     deviation = entry.get("deviation")
     if deviation is not None and (not isinstance(deviation, str) or not deviation.strip()):
         raise fail("'deviation' must explain the disagreement in words", file=file, pos=at("deviation"), path=where)
+    aux = entry.get("aux", False)
+    if not isinstance(aux, bool):
+        raise fail("'aux' must be true or false", file=file, pos=at("aux"), path=where, hint="write aux: true")
     return Figure(
         network,
         kind,
@@ -286,6 +294,7 @@ def _entry(entry: Any, network: str, *, file: str | None, pos: Pos, where: str) 
         file,
         pos[0],
         rounded,
+        aux,
     )
 
 
@@ -420,7 +429,7 @@ def check_document(
             unchecked.append(variant or str(doc.get("name")))
         settings: dict[tuple[Any, ...], list[int]] = {}
         for i, fig in enumerate(figures):
-            key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())))
+            key = (fig.size, tuple(sorted((k, repr(v)) for k, v in fig.variables.items())), fig.aux)
             settings.setdefault(key, []).append(i)
         done: list[Result | None] = [None] * len(figures)
         analyzed = 0
@@ -429,7 +438,7 @@ def check_document(
             network: ir.Network = resolve_document(
                 doc, file=file, variant=variant, variables=first.variables or None, size=first.size
             )
-            report = analyze_network(network)
+            report = analyze_network(network, aux=first.aux)
             layers = len(report.records)
             analyzed += layers
             expected = analyzed + layers * (len(settings) - n - 1)
@@ -459,11 +468,11 @@ def _too_much_work(
 
 
 def weight_depth(node: ir.Node) -> int:
-    """Weight layers (conv, linear) on the longest path through ``node``, as papers count depth ("ResNet-110",
-    "22 layers deep"): a sequence adds up; parallel branches, a residual's body and shortcut, and a gate beside
-    the identity are alternative paths, of which the longest counts."""
+    """Weight layers (conv, transposed conv, linear) on the longest path through ``node``, as papers count depth
+    ("ResNet-110", "22 layers deep"): a sequence adds up; parallel branches, a residual's body and shortcut, and a
+    gate beside the identity are alternative paths, of which the longest counts."""
     if isinstance(node, ir.Layer):
-        return 1 if node.op in ("conv", "linear") else 0
+        return 1 if node.op in ("conv", "conv_transpose", "linear") else 0
     if isinstance(node, ir.Sequence):
         return sum(weight_depth(child) for child in node.children)
     if isinstance(node, ir.Concat):
@@ -472,6 +481,12 @@ def weight_depth(node: ir.Node) -> int:
         shortcut = weight_depth(node.shortcut) if node.shortcut is not None else 0
         after = weight_depth(node.activation) if node.activation is not None else 0
         return max(weight_depth(node.body), shortcut) + after
+    if isinstance(node, (ir.Save, ir.Aux)):
+        return 0  # a marker; a side head off the inference path
+    if isinstance(node, ir.Join):
+        # depth is counted along the current path: a skip through a saved tensor left it earlier (U-Net), and
+        # layers run on a saved tensor (FPN's lateral 1×1 conv) are a short side path
+        return 0
     return weight_depth(node.gate)
 
 

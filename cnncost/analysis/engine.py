@@ -3,7 +3,12 @@
 Rows come out in pre-order — a group's subtotal row before its children — each with its nesting depth, so a
 renderer can fold blocks at any depth and the rows it shows still sum to the totals. Merges get rows of their
 own (``add`` for a residual addition, ``concat`` for a channel concatenation, ``multiply`` for a gate), because
-they cost something (or, for concat, visibly nothing) and belong to no module.
+they cost something (or, for concat, visibly nothing) and belong to no module. A ``join`` (saved tensors joined
+with the current one) gets a row per tensor read, holding the layers run on it (a crop), then its merge row.
+
+Training-only side heads (``aux``) are left out unless ``aux=True`` (the training view): with it, each gets a
+group row ``aux`` holding its layers, counted in the totals; the row's output is the head's (its logits), while the
+main path goes on with the input unchanged. A ``Save`` marker gets no row: it does no work.
 """
 
 from __future__ import annotations
@@ -45,14 +50,14 @@ _MAX_COSTS = 4096
 _NO_ARGS: Mapping[str, Any] = MappingProxyType({})
 
 
-def analyze_network(network: ir.Network, *, batch: int = 1) -> Report:
+def analyze_network(network: ir.Network, *, batch: int = 1, aux: bool = False) -> Report:
     if isinstance(batch, bool) or not isinstance(batch, int):
         raise TypeError(f"batch must be a whole number, not {type(batch).__name__}")
     if not 1 <= batch <= MAX_BATCH:
         raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
     records: list[Record] = []
     for child in network.root.children:
-        _walk(child, 0, batch, records)
+        _walk(child, 0, batch, records, aux)
     layer_rows = [r for r in records if r.is_layer]
     return Report(
         name=network.name,
@@ -63,6 +68,7 @@ def analyze_network(network: ir.Network, *, batch: int = 1) -> Report:
         totals=Totals.of(layer_rows),
         variables=network.variables,
         source=network.meta.get("source"),
+        aux_heads=tuple(r.path for r in records if r.kind == "aux"),
     )
 
 
@@ -84,22 +90,33 @@ def _layer_record(layer: ir.Layer, depth: int, batch: int) -> Record:
     )
 
 
-def _merge_record(node: ir.Residual | ir.Concat | ir.Scale, depth: int, batch: int) -> Record:
-    op = _MERGE_OPS[type(node)]
+def _merge_record(node: ir.Residual | ir.Concat | ir.Scale | ir.Join, depth: int, batch: int) -> Record:
+    op = node.mode if isinstance(node, ir.Join) else _MERGE_OPS[type(node)]
     layer = ir.Layer(op, ir.join_path(node.path, op), op, _NO_ARGS, node.out_shape, node.out_shape)
     return _layer_record(layer, depth, batch)
 
 
-def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
+def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], aux: bool) -> None:
     if isinstance(node, ir.Layer):
         out.append(_layer_record(node, depth, batch))
+        return
+    if isinstance(node, ir.Save) or (isinstance(node, ir.Aux) and not aux):
         return
     start = len(out)
     out.append(_placeholder())
     if isinstance(node, ir.Sequence):
         kind, label = node.kind, node.label
         for child in node.children:
-            _walk(child, depth + 1, batch, out)
+            _walk(child, depth + 1, batch, out, aux)
+    elif isinstance(node, ir.Aux):
+        kind, label = "aux", "aux"
+        for child in node.head.children:
+            _walk(child, depth + 1, batch, out, aux)
+    elif isinstance(node, ir.Join):
+        kind, label = "join", "join"
+        for read in node.reads:
+            _walk(read, depth + 1, batch, out, aux)
+        out.append(_merge_record(node, depth + 1, batch))
     else:
         kind, label = _GROUP_KINDS[type(node)], _GROUP_KINDS[type(node)]
         post = node.activation if isinstance(node, ir.Residual) else None
@@ -109,9 +126,9 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
             if isinstance(child, ir.Sequence) and child.path == node.path:
                 # a transparent body or gate: its children belong to the node itself
                 for grandchild in child.children:
-                    _walk(grandchild, depth + 1, batch, out)
+                    _walk(grandchild, depth + 1, batch, out, aux)
             else:
-                _walk(child, depth + 1, batch, out)
+                _walk(child, depth + 1, batch, out, aux)
         out.append(_merge_record(node, depth + 1, batch))
         if post is not None:
             out.append(_layer_record(post, depth + 1, batch))
@@ -124,7 +141,7 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
         op=label,
         depth=depth,
         input_shape=node.in_shape,
-        output_shape=node.out_shape,
+        output_shape=node.head.out_shape if isinstance(node, ir.Aux) else node.out_shape,
         params=totals.params,
         macs=totals.macs,
         other=totals.other,
@@ -135,6 +152,10 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
 def _group_args(node: ir.Node) -> Mapping[str, Any]:
     if isinstance(node, ir.Residual):
         return MappingProxyType({"shortcut": node.shortcut_kind})
+    if isinstance(node, ir.Join):
+        return MappingProxyType({"with": list(node.saved), "mode": node.mode})
+    if isinstance(node, ir.Sequence) and node.kind == "saved":
+        return MappingProxyType({"saved": node.name})
     return MappingProxyType({})
 
 

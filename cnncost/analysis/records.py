@@ -140,6 +140,9 @@ class Report:
     #: Operators the counter could not cost, by name, with their call counts (``analyze_module`` only): listed,
     #: never silently counted as zero. Empty for specs, whose every op has a formula.
     unknown_ops: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: The training view: the paths of the training-only side heads counted in the rows and totals (``aux=True``);
+    #: empty for the inference network.
+    aux_heads: tuple[str, ...] = ()
 
     def layers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.records if r.is_layer)

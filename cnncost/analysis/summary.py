@@ -43,11 +43,13 @@ def _rows(node: ir.Node) -> Iterator[ir.Layer]:
         for child in node.children:
             yield from _rows(child)
         return
+    if isinstance(node, (ir.Save, ir.Aux)):
+        return  # a marker, and a training-only head: no inference rows
     post = node.activation if isinstance(node, ir.Residual) else None
     for child in ir.children_of(node):
         if child is not post:
             yield from _rows(child)
-    op = _MERGE_OPS[type(node)]
+    op = node.mode if isinstance(node, ir.Join) else _MERGE_OPS[type(node)]
     yield ir.Layer(op, ir.join_path(node.path, op), op, _NO_ARGS, node.out_shape, node.out_shape)
     if post is not None:
         yield post

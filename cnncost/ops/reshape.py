@@ -1,11 +1,12 @@
-"""Layers that move or keep values without arithmetic: flatten, and dropout (free at inference)."""
+"""Layers that move or keep values without arithmetic: flatten, dropout (free at inference) and crop."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cnncost.errors import ShapeError
 from cnncost.ir import Shape
-from cnncost.ops.common import flat_shape, no_formula, same_shape
+from cnncost.ops.common import feature_map, flat_shape, no_formula, pair, same_shape
 from cnncost.ops.costs import Cost, cost
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define
 
@@ -74,4 +75,51 @@ define(
     formula=no_formula,
     build=build_dropout,
     reverse=(Reverse(_dropout_types, _dropout_args),),
+)
+
+
+# ------------------------------------------------------------------------------------------------------ crop
+
+
+def crop_shape(args: Args, shape: Shape) -> Shape:
+    n_h, n_w, c = feature_map("crop", shape)
+    h, w = args["size"]
+    if h > n_h or w > n_w:
+        raise ShapeError(
+            f"crop to {h}×{w} asks for more than its {n_h}×{n_w} input",
+            hint="a crop can only cut: give a size at most the input's height and width",
+        )
+    return (int(h), int(w), c)
+
+
+def build_crop(layer: Layer, device: Any) -> Any:
+    from cnncost.ops.torch_modules import CenterCrop
+
+    return CenterCrop(pair(layer.args["size"]))
+
+
+def _crop_types() -> tuple[type, ...]:
+    from cnncost.ops.torch_modules import CenterCrop
+
+    return (CenterCrop,)
+
+
+def _crop_args(module: Any, x: Any) -> dict[str, Any] | None:
+    h, w = module.size
+    if x.dim() != 4 or h > int(x.shape[2]) or w > int(x.shape[3]):
+        return None
+    return {"size": (h, w)}
+
+
+define(
+    "crop",
+    summary="the centre h×w of a feature map (U-Net's crop before concatenating a skip): a slice, no arithmetic",
+    category="reshape",
+    fields={"size": Field("pair", help="output height and width h or [h, w], at most the input's")},
+    prepare=Absent("the spec arguments are final"),
+    shape=crop_shape,
+    cost=free,
+    formula=no_formula,
+    build=build_crop,
+    reverse=(Reverse(_crop_types, _crop_args),),
 )

@@ -134,3 +134,20 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class CenterCrop(nn.Module):
+    """The centre ``size`` (h, w) of a feature map (U-Net's crop before concatenation): a slice, no arithmetic.
+    Where the border to cut is odd, the extra row or column is cut at the bottom or right."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), (n_h, n_w) = self.size, x.shape[-2:]
+        top, left = (int(n_h) - h) // 2, (int(n_w) - w) // 2
+        return x[..., top : top + h, left : left + w]
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"

@@ -95,7 +95,7 @@ def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
         },
         "layers": [record_dict(r) for r in report.collapsed(depth)],
         "unknown_ops": dict(sorted(report.unknown_ops.items())),
-    }
+    } | ({"aux_heads": list(report.aux_heads)} if report.aux_heads else {})
 
 
 def _json_value(value: Any) -> Any:
@@ -160,6 +160,8 @@ def header_lines(report: Report) -> list[str]:
     lines = [title, " · ".join(facts)]
     if report.variables:
         lines.append("variables: " + ", ".join(f"{k}={num.plain(v)}" for k, v in report.variables.items()))
+    if report.aux_heads:
+        lines.append("training view: the training-only aux heads are counted — " + ", ".join(report.aux_heads))
     return lines
 
 

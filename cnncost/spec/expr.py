@@ -1,6 +1,7 @@
 """Small arithmetic over spec variables, evaluated by walking a whitelisted syntax tree — no Python runs.
 
-Allowed: numbers, strings, lists, variable names, ``+ - * / // % **``, comparisons, ``and/or/not``,
+Allowed: numbers, strings, booleans (``true``/``false`` as in YAML, or ``True``/``False``), lists, variable
+names, ``+ - * / // % **``, comparisons, ``and/or/not``,
 ``a if c else b``, indexing (``depths[0]``), list building (``[w * 2 ** i for i in range(4)]``, with an optional
 ``if``) and a few functions: ``int``, ``round``, ``floor``, ``ceil``, ``min``, ``max``, ``abs``, ``len``,
 ``make_divisible``, ``log`` (natural, or ``log(x, base)``), ``log2``, ``exp``, ``sqrt``, ``sum``, ``range``,
@@ -272,6 +273,13 @@ class _Eval:
     def _Name(self, node: ast.Name) -> Any:
         if node.id in self.scope:
             return self.scope[node.id]
+        if node.id in ("true", "false"):  # YAML's booleans, as a spec writes them everywhere else
+            return node.id == "true"
+        if node.id in FUNCTIONS:
+            raise ExprError(
+                f"'{node.id}' is a function of the expression language, not a value",
+                hint=f"call it with its arguments, {node.id}(…), or choose another word",
+            )
         raise ExprError(
             f"'{node.id}' is not defined",
             hint=suggest(node.id, list(self.scope) + list(FUNCTIONS))

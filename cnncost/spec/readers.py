@@ -169,6 +169,29 @@ def _sizes(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> tupl
     return tuple(read_int(v, at, evaluate, minimum=1) for v in value)
 
 
+def _names(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> tuple[str, ...]:
+    """``join``'s saved tensors: one name or a non-empty list of names. Each is evaluated like any word, so a
+    block argument can carry a name (``with: skip`` where the block was called with ``skip: enc4``); a word
+    that names no variable is itself. The resolver checks that each was saved earlier."""
+    value = evaluate(raw)
+    names = list(value) if isinstance(value, list) else [value]
+    if not names or not all(isinstance(v, str) and v.isidentifier() for v in names):
+        raise at.error(
+            f"'{key}' must name saved tensors (a name or a list of names), got {shown(value)}",
+            hint="e.g. with: enc1, after an earlier layer's 'save: enc1'",
+        )
+    if len(set(names)) != len(names):
+        raise at.error(f"'{key}' names a saved tensor twice: {shown(value)}", hint="name each tensor once")
+    return tuple(names)
+
+
+JOIN_MODES = ("concat", "add")
+
+
+def _join_mode(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> str:
+    return _one_of(evaluate(raw), at, key, JOIN_MODES, "be concat or add")
+
+
 def _as_written(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> Any:
     """Layer lists and branches: the combinator resolves them itself (``cnncost.spec.schema`` checked them)."""
     return raw
@@ -189,5 +212,7 @@ READERS: Mapping[str, Reader] = MappingProxyType(
         "layers": _as_written,
         "branches": _as_written,
         "sizes": _sizes,
+        "names": _names,
+        "join_mode": _join_mode,
     }
 )

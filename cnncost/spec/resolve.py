@@ -9,7 +9,7 @@ The resolver is one object in layers, each a class that reads on its own:
     _Reading       the document, the work budget, evaluating expressions
     _Variables     the spec's variables, with the variant's and the caller's values
     _Items         layer lists, items, their arguments, ops and block calls
-    _Combinators   sequence, repeat, concat, residual, scale
+    _Combinators   sequence, repeat, concat, split, residual, scale, join (with ``save``), aux
     Resolver       the network: its input and its root
 """
 
@@ -156,6 +156,8 @@ class _Reading:
         self.work = 0  # items expanded, copies, calls, argument bindings, expression nodes (limits.MAX_WORK)
         self._items: dict[int, Item] = {}
         self._index_use: dict[int, bool] = {}
+        self.saved: dict[str, ir.Save] = {}  # tensors kept so far by 'save: NAME', in execution order
+        self.aux_depth = 0  # > 0 while resolving a training-only head
 
     def _at(self, pos: Pos | None, path: str | None) -> At:
         """The location of a YAML position in this file (``At.of``, without its call: one per argument read)."""
@@ -328,8 +330,32 @@ class _Items(_Variables):
             child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
             node = self._item(item, verb, body, block_name, name, shape, child)
             nodes.append(node)
+            if item.save is not None:
+                nodes.append(self._save(item, node, spec_path))
             shape = node.out_shape
         return tuple(nodes), shape
+
+    def _save(self, item: Item, node: ir.Node, spec_path: str) -> ir.Save:
+        """Keep ``node``'s output under the item's ``save`` name: once per network, never inside an aux head."""
+        assert item.save is not None
+        name = item.save
+        at = self._at(item.pos, f"{spec_path}.save")
+        if self.aux_depth:
+            raise at.error(
+                f"'{name}' is saved inside a training-only aux head, which does not run at inference",
+                hint="save the tensor on the main path, before the aux head branches off",
+            )
+        earlier = self.saved.get(name)
+        if earlier is not None:
+            first = f"line {earlier.where.line}" if earlier.where.line else earlier.where.spec_path
+            raise at.error(
+                f"the tensor name '{name}' is saved twice: first by '{earlier.source}' ({first}), again by "
+                f"'{node.path}'",
+                hint="save each tensor under its own name (a block or repeat that saves runs once per name)",
+            )
+        marker = ir.Save(name, node.path, node.out_shape, ir.Where(self.file, at.line, at.column, f"{spec_path}.save"))
+        self.saved[name] = marker
+        return marker
 
     def _when(self, item: Item, scope: Mapping[str, Any], spec_path: str) -> bool:
         """Whether an item is present: its ``when`` condition, which must be true or false."""
@@ -505,7 +531,9 @@ class _Items(_Variables):
         bpos = pos_of(self.blocks, block_name, item.pos)
         inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
         raw_layers = block["layers"]
-        if len(raw_layers) == 1 and not (isinstance(raw_layers[0], Mapping) and "when" in raw_layers[0]):
+        if len(raw_layers) == 1 and not (
+            isinstance(raw_layers[0], Mapping) and ("when" in raw_layers[0] or "save" in raw_layers[0])
+        ):
             # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
             only = self._split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
             node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
@@ -580,7 +608,7 @@ class _Combinators(_Items):
                     local["stride"] = 1
             copy_scope = Scope(local, ctx.scope)
             copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
-            if len(raw) == 1:
+            if len(raw) == 1 and not (isinstance(raw[0], Mapping) and "save" in raw[0]):
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
                 inner = self._split_item(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
                 single = self._single(inner, str(i), current, copy_ctx)
@@ -604,6 +632,8 @@ class _Combinators(_Items):
         stride of 1 and, when copy 1 keeps the shape it is given, its input shape; no expression in the copy
         names ``index``, the one variable that differs; and resolving is a function of those alone (the same
         conditions under which ``_project_repeat`` lets copy 1 stand for the rest)."""
+        if second is not None and any(isinstance(n, (ir.Save, ir.Join)) for n in ir.iter_nodes(second)):
+            return False  # a copy that keeps or reads named tensors is resolved afresh, so each copy's are its own
         return (second is None or second.in_shape == second.out_shape) and not self._uses_index(raw)
 
     def _copy_again(
@@ -924,7 +954,118 @@ class _Combinators(_Items):
         return ir.Scale(name, ctx.path, gate, shape, shape, where)
 
 
-class Resolver(_Combinators):
+class _Graph(_Combinators):
+    """What makes a network more than a chain: ``join`` (read tensors kept by ``save``) and ``aux`` heads."""
+
+    def _join(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        """The current tensor joined with saved ones, each first run through ``layers`` and, with ``crop``,
+        centre-cropped to the current height and width (U-Net's crop-and-concatenate)."""
+        here = self._at_node(where, ctx.path)
+        wpos = item.arg_pos.get("with", item.body_pos)
+        reads: list[ir.Sequence] = []
+        sources: list[str] = []
+        for saved_name in (normal(n) for n in args["with"]):
+            saved = self.saved.get(saved_name)
+            if saved is None:
+                raise self._unsaved(saved_name, self._at(wpos, f"{ctx.spec_path}.with"))
+            rctx = _Ctx(f"{ctx.spec_path}.with.{saved_name}", ir.join_path(ctx.path, saved_name), ctx.scope, ctx.depth)
+            children: tuple[ir.Node, ...] = ()
+            out = saved.shape
+            if args["layers"] is not None:
+                lpos = item.arg_pos.get("layers", item.body_pos)
+                reserved = ("crop",) if args["crop"] else ()
+                children, out = self._layers(args["layers"], saved.shape, rctx, lpos, reserved=reserved)
+            if args["crop"]:
+                if len(out) != 3 or len(shape) != 3:
+                    raise here.error(
+                        f"crop cuts feature maps, but joins {_fmt(out)} ('{saved_name}') with {_fmt(shape)}",
+                        hint="join before flattening",
+                        cls=ShapeError,
+                    )
+                cctx = _Ctx(f"{ctx.spec_path}.crop", ir.join_path(rctx.path, "crop"), ctx.scope, ctx.depth)
+                crop = self._layer("crop", {"size": (shape[0], shape[1])}, "crop", out, cctx, where, item.pos)
+                children, out = (*children, crop), crop.out_shape
+            reads.append(ir.Sequence(saved_name, rctx.path, "saved", saved_name, children, saved.shape, out, where))
+            sources.append(saved.source)
+        out = self._joined(args["mode"], shape, reads, bool(args["crop"]), here)
+        self._check_shape(out, here)
+        names = tuple(r.name for r in reads)
+        return ir.Join(name, ctx.path, args["mode"], names, tuple(sources), tuple(reads), shape, out, where)
+
+    @staticmethod
+    def _joined(mode: str, shape: ir.Shape, reads: list[ir.Sequence], cropped: bool, here: At) -> ir.Shape:
+        """The joined shape, or a one-line error saying which shapes differ and how to make them fit."""
+        for read in reads:
+            got = read.out_shape
+            what = f"the saved '{read.name}' is {_fmt(got)} and the current tensor {_fmt(shape)}"
+            if mode == "concat" and (len(got) != 3 or len(shape) != 3):
+                raise here.error(
+                    f"join concatenates feature maps on channels, but {what}",
+                    hint="join before flattening",
+                    cls=ShapeError,
+                )
+            if (mode == "concat" and got[:2] == shape[:2]) or got == shape:
+                continue
+            if len(got) == 3 and len(shape) == 3 and got[:2] != shape[:2]:
+                if got[0] >= shape[0] and got[1] >= shape[1] and not cropped:
+                    hint = "crop it: add 'crop: true' to the join (centre-crop to the current height and width)"
+                else:
+                    hint = "upsample or pad the smaller one first, so the heights and widths match"
+            else:
+                hint = ""
+            if mode == "add" and got[-1] != shape[-1]:
+                project = f"project it to {shape[-1]} channels first: layers: [conv: {{out: {shape[-1]}, kernel: 1}}]"
+                hint = f"{hint}; and {project}" if hint else project
+            merge = "concatenate" if mode == "concat" else "add"
+            need = "height and width" if mode == "concat" else "shape"
+            raise here.error(f"join cannot {merge} tensors of different {need}: {what}", hint=hint, cls=ShapeError)
+        if mode == "add":
+            return shape
+        return (shape[0], shape[1], shape[2] + sum(r.out_shape[2] for r in reads))
+
+    def _unsaved(self, name: str, at: At) -> CnnCostError:
+        later = _saved_anywhere(self.doc, name)
+        if later is not None:
+            return at.error(
+                f"join reads '{name}' before any layer has saved it (it is saved later, at line {later[0]})",
+                hint="a join can only read a tensor saved earlier on the way from the input",
+            )
+        saved = list(self.saved)
+        return at.error(
+            f"join reads '{name}', but no layer saves a tensor of that name",
+            hint=suggest(name, saved)
+            or ("tensors saved so far: " + ", ".join(saved) if saved else "add 'save: NAME' to an earlier layer"),
+        )
+
+    def _aux(
+        self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
+    ) -> ir.Node:
+        self.aux_depth += 1
+        try:
+            head = self._layers_arg(args, item, name, shape, ctx, where, kind="aux-head", label="head")
+        finally:
+            self.aux_depth -= 1
+        return ir.Aux(name, ctx.path, head, shape, shape, where)
+
+
+def _saved_anywhere(doc: Mapping[str, Any], name: str) -> Pos | None:
+    """The position of an item anywhere in the document that saves ``name`` (for "saved later" errors)."""
+    stack: list[Any] = [doc.get("layers"), *((b or {}).get("layers") for b in (doc.get("blocks") or {}).values())]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            for i, entry in enumerate(value):
+                if isinstance(entry, Mapping) and entry.get("save") == name:
+                    return pos_of(value, i, (0, 0))
+            stack.extend(value)
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+    return None
+
+
+class Resolver(_Graph):
     """A spec document (and a variant of it) resolved into networks: ``Resolver(doc, file=…).network(…)``."""
 
     def network(

@@ -15,8 +15,8 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
 
 A layer item is either a bare word (``- relu``) or a mapping with exactly one *verb* — an op (``conv``), a block
 defined under ``blocks`` (``bottleneck``), ``block`` (a block chosen by an expression: ``use: kind``) or a
-combinator (``sequence``, ``repeat``, ``concat``, ``split``, ``residual``, ``scale``) — plus optional ``name``
-and ``when``.
+combinator (``sequence``, ``repeat``, ``concat``, ``split``, ``residual``, ``scale``, ``join``, ``aux``) — plus
+optional ``name``, ``when`` and ``save`` (keep the item's output under a name, for a later ``join``).
 
 Names are read as Python's parser reads them, in Unicode NFKC form (``cnncost.spec.names``): keys that fold to
 one name are refused as duplicates.
@@ -56,7 +56,7 @@ BLOCK_KEYS: Mapping[str, str] = {
     "layers": "the block's layers",
     "description": "",
 }
-ITEM_KEYS = ("name", "when")
+ITEM_KEYS = ("name", "when", "save")
 
 #: Names the resolver binds itself: every layer sees its input's shape, every repeat copy its index and stride.
 SHAPE_NAMES = ("in_channels", "in_height", "in_width")
@@ -95,6 +95,13 @@ COMBINATORS: Mapping[str, Mapping[str, Field]] = {
         "activation": Field("activation", None, help="activation after the addition, e.g. relu"),
     },
     "scale": {"layers": Field("layers", help="the gate g: the output is x · g(x)")},
+    "join": {
+        "with": Field("names", help="the saved tensor(s) to join with the current one: a name or [names]"),
+        "mode": Field("join_mode", "concat", help="concat (on channels, saved tensors first) | add"),
+        "crop": Field("bool", False, help="centre-crop each saved tensor to the current height and width first"),
+        "layers": Field("layers", None, help="layers applied to each saved tensor before the join (e.g. a 1×1 conv)"),
+    },
+    "aux": {"layers": Field("layers", help="the side head, run on the current tensor in training only")},
 }
 BLOCK_VERB = "block"
 
@@ -106,6 +113,8 @@ COMBINATOR_SUMMARIES: Mapping[str, str] = {
     "split": "the channels cut into consecutive slices, one branch on each, joined on channels (ShuffleNet V2)",
     "residual": "body(x) + shortcut(x), then the activation (ResNet)",
     "scale": "x · gate(x): squeeze-and-excitation",
+    "join": "the current tensor joined with tensors kept by 'save: NAME' earlier: U-Net's skips, FPN's merges",
+    "aux": "a side head that runs only in training (auxiliary classifier), left out of the inference totals",
 }
 
 
@@ -135,6 +144,7 @@ class Item:
     pos: Pos
     body_pos: Pos
     arg_pos: Mapping[str, Pos]
+    save: str | None = None
 
 
 def pos_of(container: Any, key: Any, default: Pos) -> Pos:
@@ -240,8 +250,17 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
             path=spec_path,
             hint="use letters, digits and underscores, starting with a letter (e.g. conv1)",
         )
+    save = raw.get("save")
+    if save is not None and (not isinstance(save, str) or not save.isidentifier()):
+        raise fail(
+            f"'save' needs a plain name for the tensor, not {shown(save)}",
+            file=file,
+            pos=pos_of(raw, "save", pos),
+            path=spec_path,
+            hint="e.g. save: enc1 (letters, digits and underscores, starting with a letter)",
+        )
     arg_pos = dict(body.value_pos) if isinstance(body, LocMap) else {}
-    return Item(verb, body, name, raw.get("when"), pos, body_pos, arg_pos)
+    return Item(verb, body, name, raw.get("when"), pos, body_pos, arg_pos, normal(save) if save else None)
 
 
 def fields_for(verb: str, blocks: Mapping[str, Any]) -> Mapping[str, Field] | None:

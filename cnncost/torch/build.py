@@ -8,7 +8,16 @@ containers mirror the IR's nesting:
 - a ``Residual`` is a module holding its body's layers directly (the body is transparent: it shares the
   residual's path) plus a ``shortcut`` child when the shortcut is not the identity; forward adds the two;
 - a ``Scale`` holds its gate's layers directly likewise and multiplies its input by the gate's output;
-- a ``Concat`` holds one child per branch, named by the branch, and joins their outputs along channels.
+- a ``Concat`` holds one child per branch, named by the branch, and joins their outputs along channels;
+- a ``Save`` marker adds no module: the container that runs it keeps the tensor before it in the store of the
+  network's forward (a dict made by the network's ``NetworkModule`` for each forward and dropped when it ends,
+  reached through a context variable, so copies of the module share nothing and hold no tensors);
+- a ``Join`` holds one child per tensor read, named by the saved name (the layers run on it, e.g. a crop), and
+  joins their outputs with its input (``torch.cat`` on channels, saved tensors first, or a sum);
+- an ``Aux`` head is built only when asked for (``build_module(..., aux=True)``): its layers sit directly in an
+  ``AuxModule`` at the head's path, which runs them in training mode only (as torchvision's ``aux_logits``) and
+  passes its input on; their outputs are kept in the built network's ``aux_outputs`` by name after a training
+  forward. Without ``aux`` the network is the inference network, and the analysis's totals are its own.
 
 The merge pseudo-layers the analysis emits (``add``, ``concat``, ``multiply``) have no module: the container
 does that work in forward. Any IR node whose path equals its parent's path is inlined into the parent, so the
@@ -22,13 +31,14 @@ containers and the walk.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import torch
 from torch import nn
 
 from cnncost.errors import CnnCostError, DeviceError, SpecError, suggest
-from cnncost.ir import Concat, Layer, Network, Node, Residual, Scale, Sequence
+from cnncost.ir import Aux, Concat, Join, Layer, Network, Node, Residual, Save, Scale, Sequence, iter_nodes
 from cnncost.ops import every_op, find_op, implement
 from cnncost.ops.registry import Factory
 
@@ -71,12 +81,41 @@ def _child(module: nn.Module, name: str) -> nn.Module:
 # ------------------------------------------------------------------------------------------- containers
 
 
-class _Container(nn.Module):
-    """A module that runs lists of its own children by name: ``steps`` are attribute names, in order."""
+class _Keep(str):
+    """A step that runs nothing: it keeps the tensor at that point in the store under its name (a ``Save``)."""
 
-    def _run(self, steps: tuple[str, ...], x: torch.Tensor) -> torch.Tensor:
+    __slots__ = ()
+
+
+Steps = tuple[str, ...]
+
+#: The saved tensors and the aux heads' outputs of the network forward in progress (``NetworkModule``).
+_FORWARD: ContextVar[tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None] = ContextVar(
+    "cnncost_forward", default=None
+)
+
+
+def _forward_state() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    state = _FORWARD.get()
+    if state is None:
+        raise CnnCostError(
+            "this part of a built network keeps or reads saved tensors (or runs an aux head): it runs only inside "
+            "the whole network's forward",
+            hint="call the network built by build_module, not this submodule on its own",
+        )
+    return state
+
+
+class _Container(nn.Module):
+    """A module that runs lists of its own children by name: ``steps`` are attribute names, in order (a
+    ``_Keep`` step keeps the tensor in the store of the network forward in progress)."""
+
+    def _run(self, steps: Steps, x: torch.Tensor) -> torch.Tensor:
         for name in steps:
-            x = _child(self, name)(x)
+            if isinstance(name, _Keep):
+                _forward_state()[0][name] = x
+            else:
+                x = _child(self, name)(x)
         return x
 
 
@@ -93,6 +132,25 @@ class SequenceModule(_Container):
 
     def extra_repr(self) -> str:
         return self.kind
+
+
+class NetworkModule(SequenceModule):
+    """The built network when it keeps tensors for a ``join`` or has aux heads: its forward empties the store
+    when it ends (saved tensors live for one forward) and, in training, exposes the aux heads' outputs as
+    ``aux_outputs`` (name → tensor; empty in eval mode)."""
+
+    def __init__(self) -> None:
+        super().__init__("network")
+        self.aux_outputs: dict[str, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        aux: dict[str, torch.Tensor] = {}
+        token = _FORWARD.set(({}, aux))
+        try:
+            return self._run(self._steps, x)
+        finally:
+            _FORWARD.reset(token)
+            self.aux_outputs = aux
 
 
 class ResidualModule(_Container):
@@ -143,6 +201,47 @@ class ConcatModule(_Container):
         return "" if self.split is None else f"split={list(self.split)}"
 
 
+class JoinModule(_Container):
+    """IR ``Join``: the saved tensors, each through its own steps (a crop, a lateral conv), joined with the
+    input: ``torch.cat([*saved, x], dim=1)`` or ``x + Σ saved``."""
+
+    def __init__(self, mode: str, saved: tuple[str, ...]) -> None:
+        super().__init__()
+        self.mode = mode
+        self.saved = saved
+        self._reads: tuple[Steps, ...] = ()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        store = _forward_state()[0]
+        parts = [self._run(steps, store[name]) for name, steps in zip(self.saved, self._reads, strict=True)]
+        if self.mode == "concat":
+            return torch.cat([*parts, x], dim=1)
+        for part in parts:
+            x = x + part
+        return x
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode}, with={list(self.saved)}"
+
+
+class AuxModule(_Container):
+    """IR ``Aux``: a side head run in training mode only (its output kept by name for ``aux_outputs``); the
+    input passes on unchanged, in both modes."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.head_name = name
+        self._head: Steps = ()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            _forward_state()[1][self.head_name] = self._run(self._head, x)
+        return x
+
+    def extra_repr(self) -> str:
+        return "training only"
+
+
 # ------------------------------------------------------------------------------------------- the walk
 
 
@@ -151,8 +250,9 @@ def _where(node: Node) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, device: Any) -> None:
+    def __init__(self, device: Any, *, aux: bool = False) -> None:
         self.device = device
+        self.aux = aux
 
     def module(self, node: Node) -> nn.Module:
         """The module standing at ``node.path``."""
@@ -160,12 +260,20 @@ class _Builder:
             built: nn.Module = get_builder(node)(node, self.device)
             return built
         if isinstance(node, Sequence):
-            own = [c for c in node.children if not _is_merge(c)]
-            if len(own) == 1 and own[0].path == node.path and not isinstance(own[0], Sequence):
+            own = [c for c in node.children if not _is_merge(c) and not self._left_out(c)]
+            if len(own) == 1 and own[0].path == node.path and not isinstance(own[0], (Sequence, Save)):
                 return self.module(own[0])  # a sequence of one node at its own path is that node
             seq = SequenceModule(node.kind)
             seq._steps = self.attach(seq, node.path, node)
             return seq
+        if isinstance(node, Join):
+            join = JoinModule(node.mode, node.saved)
+            join._reads = tuple(self.attach(join, node.path, r) for r in node.reads)
+            return join
+        if isinstance(node, Aux):
+            head = AuxModule(node.name)
+            head._head = self.attach(head, node.path, node.head)
+            return head
         if isinstance(node, Residual):
             res = ResidualModule(node.shortcut_kind)
             res._body = self.attach(res, node.path, node.body)
@@ -191,7 +299,9 @@ class _Builder:
         Sequence (the identity branch of a ``split``) adds no module and no step: a module without children would
         read as a layer of its own to ``analyze_module``.
         """
-        if _is_merge(node) or (isinstance(node, Sequence) and not node.children):
+        if isinstance(node, Save):
+            return (_Keep(node.name),)
+        if _is_merge(node) or self._left_out(node) or (isinstance(node, Sequence) and not node.children):
             return ()
         if node.path == owner_path:
             if isinstance(node, Sequence):
@@ -223,6 +333,10 @@ class _Builder:
             )
         owner.add_module(name, self.module(node))
         return (name,)
+
+    def _left_out(self, node: Node) -> bool:
+        """An aux head, when the inference network is built."""
+        return isinstance(node, Aux) and not self.aux
 
 
 def _is_merge(node: Node) -> bool:
@@ -256,16 +370,19 @@ def _device(device: Any) -> Any:
     return dev
 
 
-def build_module(network: Network, *, device: Any = None) -> nn.Module:
+def build_module(network: Network, *, device: Any = None, aux: bool = False) -> nn.Module:
     """Build ``network`` as an ``nn.Module`` (in training mode, like any fresh module).
 
     ``device="meta"`` allocates no weights: shapes and FLOP counts only. The names ``named_modules()`` gives
-    are the IR paths of the network's layers (merge pseudo-layers aside). Takes NCHW input.
+    are the IR paths of the network's layers (merge pseudo-layers aside). Takes NCHW input. With ``aux`` the
+    training-only side heads are built too (they hold parameters and run in ``.train()`` mode only; their
+    outputs land in the module's ``aux_outputs``), as torchvision builds ``aux_logits=True``.
     """
-    builder = _Builder(_device(device))
+    builder = _Builder(_device(device), aux=aux)
     root = network.root
-    if not root.path:
+    graph = any(isinstance(n, (Save, Aux)) for n in iter_nodes(root))
+    if not root.path and not graph:
         return builder.module(root)
-    wrapper = SequenceModule("network")
+    wrapper: SequenceModule = NetworkModule() if graph else SequenceModule("network")
     wrapper._steps = builder.attach(wrapper, "", root)
     return wrapper
