@@ -34,7 +34,7 @@ def analyze_network(network: ir.Network, *, batch: int = 1) -> Report:
         raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
     records: list[Record] = []
     for child in network.root.children:
-        _walk(child, 0, batch, records)
+        _walk(child, 0, batch, records, network.root.path)
     layer_rows = [r for r in records if r.is_layer]
     return Report(
         name=network.name,
@@ -74,16 +74,26 @@ def _merge_record(node: ir.Residual | ir.Concat | ir.Scale, depth: int, batch: i
     return _layer_record(layer, depth, batch)
 
 
-def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
+def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], parent: str) -> None:
     if isinstance(node, ir.Layer):
         out.append(_layer_record(node, depth, batch))
+        return
+    if isinstance(node, ir.Concat) and node.path == parent:
+        # a flat concat: no level of its own, so no row of its own; its layers and its merge belong to the parent
+        for branch in node.branches:
+            if branch.path != node.path:  # a branch with a name of its own is a level (ShuffleNet's branch2)
+                _walk(branch, depth, batch, out, node.path)
+                continue
+            for child in branch.children:
+                _walk(child, depth, batch, out, branch.path)
+        out.append(_merge_record(node, depth, batch))
         return
     start = len(out)
     out.append(_placeholder())
     if isinstance(node, ir.Sequence):
         kind, label = node.kind, node.label
         for child in node.children:
-            _walk(child, depth + 1, batch, out)
+            _walk(child, depth + 1, batch, out, node.path)
     else:
         kind, label = _GROUP_KINDS[type(node)], _GROUP_KINDS[type(node)]
         post = node.activation if isinstance(node, ir.Residual) else None
@@ -93,9 +103,9 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record]) -> None:
             if isinstance(child, ir.Sequence) and child.path == node.path:
                 # a transparent body or gate: its children belong to the node itself
                 for grandchild in child.children:
-                    _walk(grandchild, depth + 1, batch, out)
+                    _walk(grandchild, depth + 1, batch, out, node.path)
             else:
-                _walk(child, depth + 1, batch, out)
+                _walk(child, depth + 1, batch, out, node.path)
         out.append(_merge_record(node, depth + 1, batch))
         if post is not None:
             out.append(_layer_record(post, depth + 1, batch))

@@ -169,6 +169,34 @@ def _sizes(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> tupl
     return tuple(read_int(v, at, evaluate, minimum=1) for v in value)
 
 
+def _name(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> str:
+    """A name written as it is (not an expression): one step of a module path (``cnncost.spec.paths``)."""
+    from cnncost.spec.paths import layer_name
+
+    name = layer_name(raw)
+    if name is None:
+        raise at.error(
+            f"'{key}' must be a name (an identifier or a whole number), got {shown(raw)}",
+            hint=f"e.g. {key}: downsample",
+        )
+    return name
+
+
+def _template(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> str:
+    """A name with ``{expression}`` parts, filled in later where the expressions can be evaluated (each repeat
+    copy): kept as written once its braces are known to pair up."""
+    if not isinstance(raw, str) or not raw:
+        raise at.error(f"'{key}' must be a name pattern such as 'denselayer{{index + 1}}', got {shown(raw)}")
+    depth = 0
+    for char in raw:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise at.error(f"the braces of '{key}' do not pair up: {shown(raw)}", hint="write e.g. block{index}")
+    if depth:
+        raise at.error(f"the braces of '{key}' do not pair up: {shown(raw)}", hint="write e.g. block{index}")
+    return raw
+
+
 def _as_written(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> Any:
     """Layer lists and branches: the combinator resolves them itself (``cnncost.spec.schema`` checked them)."""
     return raw
@@ -189,5 +217,7 @@ READERS: Mapping[str, Reader] = MappingProxyType(
         "layers": _as_written,
         "branches": _as_written,
         "sizes": _sizes,
+        "name": _name,
+        "template": _template,
     }
 )
