@@ -696,6 +696,13 @@ class _Combinators(_Items):
             if k % 2 == 0:
                 filled.append(part)
                 continue
+            word = part.strip()
+            if word.isidentifier() and word not in scope:
+                # a bare word evaluates to itself, so braces around it can only mean a variable, misspelt
+                raise at.error(
+                    f"'{{{part}}}' in the copies' names: '{word}' is not a variable",
+                    hint=suggest(word, scope) or "write a word outside the braces, e.g. names: block{index}",
+                )
             value = self._eval(part, scope, at)
             if isinstance(value, bool) or not isinstance(value, (int, str)):
                 raise at.error(
