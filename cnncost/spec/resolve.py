@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -105,6 +105,18 @@ def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
     return f"use {projection} or {zero_pad}"
 
 
+class _Later:
+    """A location made only when an error needs it (``_Names.take`` runs once per layer item)."""
+
+    __slots__ = ("make", "path", "pos")
+
+    def __init__(self, make: Callable[[Pos | None, str | None], At], pos: Pos, path: str) -> None:
+        self.make, self.pos, self.path = make, pos, path
+
+    def __call__(self) -> At:
+        return self.make(self.pos, self.path)
+
+
 class _Names:
     """The names of one list's layers: explicit, automatic (``conv1``, ``relu2``: the op and its count) or, in a
     ``numbered`` list, 0, 1, 2, … (an explicit number moves the count on, as a gap in ``nn.Sequential`` would).
@@ -116,25 +128,30 @@ class _Names:
         self.counts: dict[str, int] = {}
         self.next = 0
 
-    def take(self, explicit: str | None, verb: str, at: At, *, what: str = "layers") -> str:
+    def take(self, explicit: str | None, verb: str, at: Callable[[], At], *, what: str = "layers") -> str:
+        """The next name (``explicit`` if given); ``at`` locates an error (called only then: this runs per item)."""
         if explicit is None:
             if self.numbered:
                 name = str(self.next)
+                self.next += 1
             else:
-                self.counts[verb] = self.counts.get(verb, 0) + 1
-                name = f"{verb}{self.counts[verb]}"
+                count = self.counts[verb] = self.counts.get(verb, 0) + 1
+                name = f"{verb}{count}"
+            if name not in self.used:  # the common case, kept short: a spec may have 50,000 layers
+                self.used.add(name)
+                return name
         else:
             name = explicit
-            if self.numbered and number_of(name) is None:
-                raise at.error(
+            number = number_of(name)
+            if number is not None:
+                self.next = max(self.next, number + 1)
+            elif self.numbered:
+                raise at().error(
                     f"this list is numbered (its layers are named 0, 1, 2, …), but a layer is named '{name}'",
                     hint="remove the name, give a number, or drop 'numbered' from the list",
                 )
-        number = number_of(name)
-        if number is not None:
-            self.next = max(self.next, number + 1)
         if name in self.used:
-            raise at.error(f"two {what} in the same list are named '{name}'", hint="give one of them another 'name'")
+            raise at().error(f"two {what} in the same list are named '{name}'", hint="give one of them another 'name'")
         self.used.add(name)
         return name
 
@@ -388,7 +405,16 @@ class _Items(_Variables):
                 node = self._item(item, verb, body, block_name, "", shape, child)
                 nodes.extend(_spliced(node, ctx.path))
             else:
-                name = names.take(item.name, verb, self._at(item.pos, spec_path))
+                if item.name is None and not names.numbered:  # take()'s common case, inline: it runs per item
+                    count = names.counts[verb] = names.counts.get(verb, 0) + 1
+                    name = f"{verb}{count}"
+                    if name in names.used:
+                        raise self._at(item.pos, spec_path).error(
+                            f"two layers in the same list are named '{name}'", hint="give one of them another 'name'"
+                        )
+                    names.used.add(name)
+                else:
+                    name = names.take(item.name, verb, _Later(self._at, item.pos, spec_path))
                 child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
                 node = self._item(item, verb, body, block_name, name, shape, child)
                 nodes.append(node)
@@ -689,7 +715,7 @@ class _Combinators(_Items):
         in over the copy's scope (``denselayer{index + 1}`` → ``denselayer1``)."""
         at = self._at_node(where, ctx.path)
         if pattern is None:
-            return names.take(None if names.numbered else str(index), "copy", at, what="copies")
+            return names.take(None if names.numbered else str(index), "copy", lambda: at, what="copies")
         parts = re.split(r"\{([^{}]*)\}", pattern)
         filled = []
         for k, part in enumerate(parts):
@@ -717,7 +743,7 @@ class _Combinators(_Items):
                 "name",
                 hint="use letters, digits, underscores and hyphens, e.g. names: block1-{index}",
             )
-        return names.take(name, "copy", at, what="copies")
+        return names.take(name, "copy", lambda: at, what="copies")
 
     def _stride_used(self, stride: Any, first_copy: Mapping[str, Any], ctx: _Ctx, where: ir.Where) -> None:
         """A repeat's stride that no layer of its first copy reads would silently do nothing: refuse it."""
@@ -852,7 +878,7 @@ class _Combinators(_Items):
                 bpath = ctx.path
             elif flat:
                 assert ctx.names is not None
-                bpath = ir.join_path(ctx.path, ctx.names.take(bname, "branch", self._at(bpos, spec_path)))
+                bpath = ir.join_path(ctx.path, ctx.names.take(bname, "branch", partial(self._at, bpos, spec_path)))
             else:
                 bpath = ir.join_path(ctx.path, bname)
             bctx = _Ctx(spec_path, bpath, ctx.scope, ctx.depth, names=shared, numbered=numbered)
