@@ -119,9 +119,10 @@ class Residual:
     ``shortcut_kind`` records which: ``identity``, ``projection`` or ``zero-pad``.
 
     The body is transparent: its path is the residual's own path, so its layers sit directly under the
-    residual (``layer1.0.conv1``, ``layer1.0.shortcut.conv``), as in torchvision. ``activation`` is an optional
-    activation Layer applied after the addition (the course's ``A[l+2] = g(Z[l+2] + A[l])``), named after its op
-    (``layer1.0.relu``)."""
+    residual (``layer1.0.conv1``, ``layer1.0.shortcut.conv``; named like torchvision's, ``layer1.0.downsample.0``,
+    when the spec says so). ``activation`` is an optional activation Layer applied after the addition (the
+    course's ``A[l+2] = g(Z[l+2] + A[l])``), named after its op (``layer1.0.relu``). ``shortcut_first``: the
+    shortcut runs (and its module is registered) before the body, as torchvision's RegNet does (``proj``, ``f``)."""
 
     name: str
     path: str
@@ -132,6 +133,7 @@ class Residual:
     out_shape: Shape
     where: Where = field(default_factory=Where)
     activation: Layer | None = None
+    shortcut_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,13 @@ def children_of(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Concat):
         return node.branches
     if isinstance(node, Residual):
-        parts: tuple[Node, ...] = (node.body,) if node.shortcut is None else (node.body, node.shortcut)
+        parts: tuple[Node, ...] = (
+            (node.body,)
+            if node.shortcut is None
+            else (node.shortcut, node.body)
+            if node.shortcut_first
+            else (node.body, node.shortcut)
+        )
         return parts if node.activation is None else (*parts, node.activation)
     if isinstance(node, Scale):
         return (node.gate,)

@@ -75,12 +75,10 @@ def test_regnet_widths_and_depths_are_computed_from_the_regnet_parameters() -> N
 
 
 def _moved(key: str) -> str | None:
-    """The block whose body a parameter must follow, for the two parameters torchvision registers before the body
-    and a spec cannot: a RegNet block's projection shortcut (``proj``, registered before ``f``; a residual builds
-    its body first) and a ConvNeXt block's ``layer_scale`` (a parameter of the block module itself, which
-    ``parameters()`` yields before its submodules'; in a spec it is a layer after the body)."""
-    if ".proj." in key:
-        return key.split(".proj.")[0]
+    """The block whose body a parameter must follow, for the one parameter torchvision registers before the body
+    and a spec cannot: a ConvNeXt block's ``layer_scale`` (a parameter of the block module itself, which
+    ``parameters()`` yields before its submodules'; in a spec it is a layer after the body). (A RegNet block's
+    projection shortcut, ``proj``, comes first in the spec too: ``shortcut_first``.)"""
     if key.endswith(".layer_scale"):
         return key.removesuffix(".layer_scale")
     return None

@@ -41,9 +41,10 @@ def test_stride_one_units_split_and_stride_two_units_concat() -> None:
     assert report.find("stage3").output_shape == (14, 14, 232)
     assert report.find("stage4").output_shape == (7, 7, 464)
     assert report.find("conv5").output_shape == (7, 7, 1024)
-    first = report.find("stage2.0.concat")
+    first = report.find("stage2.0")  # a stride-2 unit: its (flat) concat takes the whole input
     assert first.input_shape == (56, 56, 24) and first.output_shape == (28, 28, 116)
-    assert report.find("stage2.1.split.branch2.b.conv1").input_shape == (28, 28, 58)
+    assert report.find("stage2.0.concat").output_shape == (28, 28, 116)
+    assert report.find("stage2.1.branch2.0").input_shape == (28, 28, 58)  # torchvision's name for branch2's 1×1 conv
     assert report.find("stage2.1.shuffle").op == "channel_shuffle"
 
     def nodes(node: ir.Node) -> list[ir.Node]:

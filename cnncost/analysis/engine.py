@@ -57,7 +57,7 @@ def analyze_network(network: ir.Network, *, batch: int = 1, aux: bool = False) -
         raise LimitError(f"batch {batch} is out of range", hint=f"use a batch of 1…{MAX_BATCH:,}")
     records: list[Record] = []
     for child in network.root.children:
-        _walk(child, 0, batch, records, aux)
+        _walk(child, 0, batch, records, network.root.path, aux)
     layer_rows = [r for r in records if r.is_layer]
     return Report(
         name=network.name,
@@ -96,26 +96,36 @@ def _merge_record(node: ir.Residual | ir.Concat | ir.Scale | ir.Join, depth: int
     return _layer_record(layer, depth, batch)
 
 
-def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], aux: bool) -> None:
+def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], parent: str, aux: bool) -> None:
     if isinstance(node, ir.Layer):
         out.append(_layer_record(node, depth, batch))
         return
     if isinstance(node, ir.Save) or (isinstance(node, ir.Aux) and not aux):
+        return
+    if isinstance(node, ir.Concat) and node.path == parent:
+        # a flat concat: no level of its own, so no row of its own; its layers and its merge belong to the parent
+        for branch in node.branches:
+            if branch.path != node.path:  # a branch with a name of its own is a level (ShuffleNet's branch2)
+                _walk(branch, depth, batch, out, node.path, aux)
+                continue
+            for child in branch.children:
+                _walk(child, depth, batch, out, branch.path, aux)
+        out.append(_merge_record(node, depth, batch))
         return
     start = len(out)
     out.append(_placeholder())
     if isinstance(node, ir.Sequence):
         kind, label = node.kind, node.label
         for child in node.children:
-            _walk(child, depth + 1, batch, out, aux)
+            _walk(child, depth + 1, batch, out, node.path, aux)
     elif isinstance(node, ir.Aux):
         kind, label = "aux", "aux"
         for child in node.head.children:
-            _walk(child, depth + 1, batch, out, aux)
+            _walk(child, depth + 1, batch, out, node.path, aux)
     elif isinstance(node, ir.Join):
         kind, label = "join", "join"
         for read in node.reads:
-            _walk(read, depth + 1, batch, out, aux)
+            _walk(read, depth + 1, batch, out, node.path, aux)
         out.append(_merge_record(node, depth + 1, batch))
     else:
         kind, label = _GROUP_KINDS[type(node)], _GROUP_KINDS[type(node)]
@@ -126,9 +136,9 @@ def _walk(node: ir.Node, depth: int, batch: int, out: list[Record], aux: bool) -
             if isinstance(child, ir.Sequence) and child.path == node.path:
                 # a transparent body or gate: its children belong to the node itself
                 for grandchild in child.children:
-                    _walk(grandchild, depth + 1, batch, out, aux)
+                    _walk(grandchild, depth + 1, batch, out, node.path, aux)
             else:
-                _walk(child, depth + 1, batch, out, aux)
+                _walk(child, depth + 1, batch, out, node.path, aux)
         out.append(_merge_record(node, depth + 1, batch))
         if post is not None:
             out.append(_layer_record(post, depth + 1, batch))

@@ -166,10 +166,9 @@ def _pointwise_types() -> tuple[type, ...]:
 
 
 def _pointwise_args(module: Any, x: Any) -> dict[str, Any] | None:
-    linear = module.linear
-    if x.dim() != 4 or linear.in_features != input_channels(x):
+    if x.dim() != 4 or module.in_features != input_channels(x):
         return None
-    return {"out": int(linear.out_features), "bias": linear.bias is not None}
+    return {"out": int(module.out_features), "bias": module.bias is not None}
 
 
 define(

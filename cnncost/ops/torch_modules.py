@@ -87,16 +87,16 @@ class ChannelsLastLayerNorm(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
-class ChannelsLastLinear(nn.Module):
+class ChannelsLastLinear(nn.Linear):
     """An ``nn.Linear`` over the channels of an NCHW map at every position (ConvNeXt's pointwise layers):
-    permute to NHWC, the linear layer on the last axis, permute back. Parameters in·out (+ out)."""
+    permute to NHWC, the linear map on the last axis, permute back. Parameters in·out (+ out), held as
+    ``nn.Linear`` holds them (``weight``, ``bias``), so a built ConvNeXt's tensors are named as torchvision's."""
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool, device: Any = None) -> None:
-        super().__init__()
-        self.linear = nn.Linear(in_features, out_features, bias=bias, device=device)
+        super().__init__(in_features, out_features, bias=bias, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y: torch.Tensor = self.linear(x.permute(0, 2, 3, 1))
+        y: torch.Tensor = F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias)
         return y.permute(0, 3, 1, 2)
 
 

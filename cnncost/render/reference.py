@@ -35,6 +35,8 @@ KIND_WORDS: Mapping[str, str] = {
     "activation": "the name of an activation op (`relu`, `silu`, …)",
     "names": "a saved tensor's name, or a list of names",
     "join_mode": "`concat` or `add`",
+    "name": "a name: an identifier or a whole number",
+    "template": "a name pattern with `{expression}` parts, e.g. `denselayer{index + 1}`",
 }
 
 #: The order categories are listed in, and their titles.

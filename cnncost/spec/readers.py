@@ -192,6 +192,34 @@ def _join_mode(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> 
     return _one_of(evaluate(raw), at, key, JOIN_MODES, "be concat or add")
 
 
+def _name(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> str:
+    """A name written as it is (not an expression): one step of a module path (``cnncost.spec.paths``)."""
+    from cnncost.spec.paths import layer_name
+
+    name = layer_name(raw)
+    if name is None:
+        raise at.error(
+            f"'{key}' must be a name (an identifier or a whole number), got {shown(raw)}",
+            hint=f"e.g. {key}: downsample",
+        )
+    return name
+
+
+def _template(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> str:
+    """A name with ``{expression}`` parts, filled in later where the expressions can be evaluated (each repeat
+    copy): kept as written once its braces are known to pair up."""
+    if not isinstance(raw, str) or not raw:
+        raise at.error(f"'{key}' must be a name pattern such as 'denselayer{{index + 1}}', got {shown(raw)}")
+    depth = 0
+    for char in raw:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise at.error(f"the braces of '{key}' do not pair up: {shown(raw)}", hint="write e.g. block{index}")
+    if depth:
+        raise at.error(f"the braces of '{key}' do not pair up: {shown(raw)}", hint="write e.g. block{index}")
+    return raw
+
+
 def _as_written(raw: Any, at: At, field: Field, key: str, evaluate: Evaluate) -> Any:
     """Layer lists and branches: the combinator resolves them itself (``cnncost.spec.schema`` checked them)."""
     return raw
@@ -214,5 +242,7 @@ READERS: Mapping[str, Reader] = MappingProxyType(
         "sizes": _sizes,
         "names": _names,
         "join_mode": _join_mode,
+        "name": _name,
+        "template": _template,
     }
 )

@@ -16,7 +16,8 @@ The resolver is one object in layers, each a class that reads on its own:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
@@ -28,6 +29,7 @@ from cnncost.ops import Field, get_op
 from cnncost.spec.expr import evaluate_counted, names_in
 from cnncost.spec.located import At
 from cnncost.spec.names import normal
+from cnncost.spec.paths import layer_name, number_of
 from cnncost.spec.readers import READERS, read_int
 from cnncost.spec.schema import (
     BLOCK_VERB,
@@ -64,6 +66,14 @@ def _whole_stride(shape: ir.Shape, out: ir.Shape) -> int | None:
     return low if high is None or low <= high else None
 
 
+def _spliced(node: ir.Node, path: str) -> tuple[ir.Node, ...]:
+    """What a flat item adds to the list at ``path``: a group at that same path (a flat block, sequence or repeat)
+    gives its children; anything else (a flat concat, which does the joining) is itself a node of the list."""
+    if isinstance(node, ir.Sequence) and node.path == path:
+        return node.children
+    return (node,)
+
+
 def _absurd(shape: ir.Shape) -> bool:
     """Whether an activation is too large to mean anything (``limits.MAX_DIMENSION``, ``MAX_ELEMENTS``)."""
     return any(d > limits.MAX_DIMENSION for d in shape) or math.prod(shape) > limits.MAX_ELEMENTS
@@ -96,14 +106,91 @@ def _shortcut_advice(shape: ir.Shape, out: ir.Shape) -> str:
     return f"use {projection} or {zero_pad}"
 
 
-class _Ctx:
-    """Where we are while resolving: the spec path, the module path, the variables in scope."""
+class _Later:
+    """A location made only when an error needs it (``_Names.take`` runs once per layer item)."""
 
-    def __init__(self, spec_path: str, path: str, scope: Scope, depth: int) -> None:
+    __slots__ = ("make", "path", "pos")
+
+    def __init__(self, make: Callable[[Pos | None, str | None], At], pos: Pos, path: str) -> None:
+        self.make, self.pos, self.path = make, pos, path
+
+    def __call__(self) -> At:
+        return self.make(self.pos, self.path)
+
+
+class _Names:
+    """The names of one list's layers: explicit, automatic (``conv1``, ``relu2``: the op and its count) or, in a
+    ``numbered`` list, 0, 1, 2, … (an explicit number moves the count on, as a gap in ``nn.Sequential`` would).
+    Flat items share the list's names with what they hold, so the names stay unique across them."""
+
+    def __init__(self, numbered: bool, reserved: tuple[str, ...] = ()) -> None:
+        self.numbered = numbered
+        self.used: set[str] = set(reserved)
+        self.counts: dict[str, int] = {}
+        self.next = 0
+
+    def take(self, explicit: str | None, verb: str, at: Callable[[], At], *, what: str = "layers") -> str:
+        """The next name (``explicit`` if given); ``at`` locates an error (called only then: this runs per item)."""
+        if explicit is None:
+            if self.numbered:
+                name = str(self.next)
+                self.next += 1
+            else:
+                count = self.counts[verb] = self.counts.get(verb, 0) + 1
+                name = f"{verb}{count}"
+            if name not in self.used:  # the common case, kept short: a spec may have 50,000 layers
+                self.used.add(name)
+                return name
+        else:
+            name = explicit
+            number = number_of(name)
+            if number is not None:
+                self.next = max(self.next, number + 1)
+            elif self.numbered:
+                raise at().error(
+                    f"this list is numbered (its layers are named 0, 1, 2, …), but a layer is named '{name}'",
+                    hint="remove the name, give a number, or drop 'numbered' from the list",
+                )
+        if name in self.used:
+            raise at().error(f"two {what} in the same list are named '{name}'", hint="give one of them another 'name'")
+        self.used.add(name)
+        return name
+
+
+class _Ctx:
+    """Where we are while resolving: the spec path, the module path, the variables in scope, and how the list
+    resolved here names its layers: ``numbered``, or the ``names`` of an enclosing list (a flat item's)."""
+
+    def __init__(
+        self,
+        spec_path: str,
+        path: str,
+        scope: Scope,
+        depth: int,
+        *,
+        names: _Names | None = None,
+        numbered: bool = False,
+    ) -> None:
         self.spec_path = spec_path
         self.path = path
         self.scope = scope
         self.depth = depth
+        self.names = names
+        self.numbered = numbered
+
+    def inner(
+        self, spec_path: str, scope: Scope | None = None, *, depth: int | None = None, numbered: bool = False
+    ) -> _Ctx:
+        """The context of a list at this same path (a combinator's layers, a block's body): it inherits a flat
+        item's names."""
+        return _Ctx(
+            spec_path,
+            self.path,
+            self.scope if scope is None else scope,
+            self.depth if depth is None else depth,
+            names=self.names,
+            numbered=numbered,
+        )
 
 
 def _misspelt_variable(exc: SpecError, raw: Any, scope: Mapping[str, Any]) -> SpecError:
@@ -306,8 +393,8 @@ class _Items(_Variables):
         self, raw: Any, shape: ir.Shape, ctx: _Ctx, pos: Pos, *, reserved: tuple[str, ...] = ()
     ) -> tuple[tuple[ir.Node, ...], ir.Shape]:
         nodes: list[ir.Node] = []
-        counts: dict[str, int] = {}
-        used: set[str] = set(reserved)
+        names = ctx.names if ctx.names is not None else _Names(ctx.numbered)
+        names.used.update(reserved)
         for i, entry in enumerate(raw):
             spec_path = f"{ctx.spec_path}[{i}]"
             item_pos = pos_of(raw, i, pos)
@@ -319,19 +406,30 @@ class _Items(_Variables):
             if not self._when(item, scope, spec_path):
                 continue
             verb, body, block_name = self._verb(item, scope, spec_path)
-            if item.name is None:
-                counts[verb] = counts.get(verb, 0) + 1
-            name = item.name or f"{verb}{counts[verb]}"
-            if name in used:
-                raise self._at(item.pos, spec_path).error(
-                    f"two layers in the same list are named '{name}'", hint="give one of them another 'name'"
-                )
-            used.add(name)
-            child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
-            node = self._item(item, verb, body, block_name, name, shape, child)
-            nodes.append(node)
+            if item.flat:
+                # no level of its own: what it holds is named in this list, at this list's path
+                child = _Ctx(f"{spec_path}.{verb}", ctx.path, scope, ctx.depth, names=names)
+                node = self._item(item, verb, body, block_name, "", shape, child)
+                spliced = _spliced(node, ctx.path)
+                nodes.extend(spliced)
+                produced = spliced[-1] if spliced else node
+            else:
+                if item.name is None and not names.numbered:  # take()'s common case, inline: it runs per item
+                    count = names.counts[verb] = names.counts.get(verb, 0) + 1
+                    name = f"{verb}{count}"
+                    if name in names.used:
+                        raise self._at(item.pos, spec_path).error(
+                            f"two layers in the same list are named '{name}'", hint="give one of them another 'name'"
+                        )
+                    names.used.add(name)
+                else:
+                    name = names.take(item.name, verb, _Later(self._at, item.pos, spec_path))
+                child = _Ctx(f"{spec_path}.{verb}", ir.join_path(ctx.path, name), scope, ctx.depth)
+                node = self._item(item, verb, body, block_name, name, shape, child)
+                nodes.append(node)
+                produced = node
             if item.save is not None:
-                nodes.append(self._save(item, node, spec_path))
+                nodes.append(self._save(item, produced, spec_path))
             shape = node.out_shape
         return tuple(nodes), shape
 
@@ -483,7 +581,7 @@ class _Items(_Variables):
         if not self._when(item, scope, ctx.spec_path):
             return None
         verb, body, block_name = self._verb(item, scope, ctx.spec_path)
-        inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth)
+        inner = _Ctx(f"{ctx.spec_path}[0].{verb}", ctx.path, scope, ctx.depth, names=ctx.names)
         return self._item(item, verb, body, block_name, name, shape, inner)
 
     def _block(
@@ -529,14 +627,21 @@ class _Items(_Variables):
         if shadowing:  # an argument named like a spec variable is that variable for blocks called from here
             inner = Scope(bound, ctx.scope.globals, globals_=Scope(shadowing, ctx.scope.globals))
         bpos = pos_of(self.blocks, block_name, item.pos)
-        inner_ctx = _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1)
+        numbered = block.get("numbered", False)
+        if not isinstance(numbered, bool):
+            raise self._at(pos_of(block, "numbered", bpos), f"blocks.{block_name}.numbered").error(
+                f"'numbered' must be true or false, got {shown(numbered)}"
+            )
+        inner_ctx = ctx.inner(f"blocks.{block_name}.layers", inner, depth=ctx.depth + 1, numbered=numbered)
         raw_layers = block["layers"]
-        if len(raw_layers) == 1 and not (
-            isinstance(raw_layers[0], Mapping) and ("when" in raw_layers[0] or "save" in raw_layers[0])
+        if len(raw_layers) == 1 and ctx.names is None and not (
+            isinstance(raw_layers[0], Mapping)
+            and ("when" in raw_layers[0] or "save" in raw_layers[0] or raw_layers[0].get("flat"))
         ):
-            # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1.
+            # A block of one item is that item: layer1.0.conv1, not layer1.0.residual1.conv1. (Not when the block
+            # is called flat, nor when its item is flat: then the item's layers are named in a list.)
             only = self._split_item(raw_layers[0], pos_of(raw_layers, 0, bpos), f"blocks.{block_name}.layers[0]")
-            node = self._single(only, name, shape, _Ctx(f"blocks.{block_name}.layers", ctx.path, inner, ctx.depth + 1))
+            node = self._single(only, name, shape, inner_ctx)
             assert node is not None
             return node
         return self._seq(
@@ -550,7 +655,14 @@ class _Combinators(_Items):
     def _sequence(
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
-        return self._layers_arg(args, item, name, shape, ctx, where, kind="sequence", label="sequence")
+        if args["numbered"] and ctx.names is not None:
+            raise self._at(item.arg_pos.get("numbered", item.body_pos), ctx.spec_path).error(
+                "a flat sequence takes its names from the list it stands in, so it cannot be numbered itself",
+                hint="make the list around it numbered, or remove 'flat: true'",
+            )
+        return self._layers_arg(
+            args, item, name, shape, ctx, where, kind="sequence", label="sequence", numbered=args["numbered"]
+        )
 
     def _layers_arg(
         self,
@@ -564,10 +676,11 @@ class _Combinators(_Items):
         kind: str,
         label: str,
         reserved: tuple[str, ...] = (),
+        numbered: bool = False,
     ) -> ir.Sequence:
         """The ``layers`` argument of a combinator, resolved at the combinator's own path (``sequence`` groups;
         the transparent body of a ``residual`` and gate of a ``scale``)."""
-        inner = _Ctx(f"{ctx.spec_path}.layers", ctx.path, ctx.scope, ctx.depth)
+        inner = ctx.inner(f"{ctx.spec_path}.layers", numbered=numbered)
         pos = item.arg_pos.get("layers", item.body_pos)
         return self._seq(
             args["layers"], shape, inner, pos, name=name, kind=kind, label=label, where=where, reserved=reserved
@@ -589,10 +702,15 @@ class _Combinators(_Items):
         current = shape
         second: tuple[ir.Node | None, int, int] | None = None  # copy 1, and the layers and work it took
         alike = False  # copies 2… are copy 1 under another path (``_copies_alike``)
+        # The copies' names: 0, 1, 2, … (or the 'names' pattern); in a flat repeat, names of the list around it.
+        names = ctx.names if ctx.names is not None else _Names(args["names"] is None)
+        flat_copy = len(raw) == 1 and isinstance(raw[0], Mapping) and raw[0].get("flat") is True
+        # copies named 0, 1, 2, … by their index, each a level of its own, may be copy 1 moved (``_copy_again``)
+        by_index = ctx.names is None and args["names"] is None and not flat_copy
         for i in range(times):
             if i == 2 and second is not None:
                 self._project_repeat(times, raw, *second, where, ctx)
-                alike = self.reuse_copies and self._copies_alike(raw, second[0])
+                alike = by_index and self.reuse_copies and self._copies_alike(raw, second[0])
             if alike:
                 assert second is not None
                 again = self._copy_again(second, i, ctx, multiple=len(raw) != 1)
@@ -607,21 +725,29 @@ class _Combinators(_Items):
                 if i:
                     local["stride"] = 1
             copy_scope = Scope(local, ctx.scope)
-            copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, str(i)), copy_scope, ctx.depth)
+            if flat_copy:
+                # A copy of one flat item adds no level: its layers are named in the repeat's list (VGG's features).
+                copy_name = ""
+                copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ctx.path, copy_scope, ctx.depth, names=names)
+            else:
+                copy_name = self._copy_name(args["names"], names, i, copy_scope, where, ctx)
+                copy_ctx = _Ctx(f"{ctx.spec_path}.layers", ir.join_path(ctx.path, copy_name), copy_scope, ctx.depth)
             if len(raw) == 1 and not (isinstance(raw[0], Mapping) and "save" in raw[0]):
                 # A single item per copy becomes the copy itself: layer1.0.conv1, not layer1.0.bottleneck1.conv1.
                 inner = self._split_item(raw[0], pos_of(raw, 0, lpos), f"{ctx.spec_path}.layers[0]")
-                single = self._single(inner, str(i), current, copy_ctx)
+                single = self._single(inner, copy_name, current, copy_ctx)
                 if i == 1:
                     second = (single, self.layer_count - before[0], self.work - before[1])
                 if single is None:  # switched off by 'when'
                     continue
                 node: ir.Node = single
             else:
-                node = self._seq(raw, current, copy_ctx, lpos, name=str(i), kind="copy", label=f"copy {i}", where=where)
+                node = self._seq(
+                    raw, current, copy_ctx, lpos, name=copy_name, kind="copy", label=f"copy {i}", where=where
+                )
                 if i == 1:
                     second = (node, self.layer_count - before[0], self.work - before[1])
-            copies.append(node)
+            copies.extend(_spliced(node, ctx.path) if flat_copy else (node,))
             current = node.out_shape
             if i == 0:
                 self._stride_used(args["stride"], local, ctx, where)
@@ -651,6 +777,43 @@ class _Combinators(_Items):
             assert isinstance(copy, ir.Sequence)
             return replace(copy, label=f"copy {i}")
         return copy
+
+    def _copy_name(
+        self, pattern: str | None, names: _Names, index: int, scope: Mapping[str, Any], where: ir.Where, ctx: _Ctx
+    ) -> str:
+        """Copy ``index``'s name: the next in its list, or the ``names`` pattern with its ``{expressions}`` filled
+        in over the copy's scope (``denselayer{index + 1}`` → ``denselayer1``)."""
+        at = self._at_node(where, ctx.path)
+        if pattern is None:
+            return names.take(None if names.numbered else str(index), "copy", lambda: at, what="copies")
+        parts = re.split(r"\{([^{}]*)\}", pattern)
+        filled = []
+        for k, part in enumerate(parts):
+            if k % 2 == 0:
+                filled.append(part)
+                continue
+            word = part.strip()
+            if word.isidentifier() and word not in scope:
+                # a bare word evaluates to itself, so braces around it can only mean a variable, misspelt
+                raise at.error(
+                    f"'{{{part}}}' in the copies' names: '{word}' is not a variable",
+                    hint=suggest(word, scope) or "write a word outside the braces, e.g. names: block{index}",
+                )
+            value = self._eval(part, scope, at)
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise at.error(
+                    f"'{{{part}}}' in the copies' names gives {shown(value)}, not a whole number or a word",
+                    hint="e.g. names: denselayer{index + 1}",
+                )
+            filled.append(str(value))
+        name = layer_name("".join(filled), hyphens=True)
+        if name is None:
+            raise at.error(
+                f"the names pattern {shown(pattern)} gives {shown(''.join(filled))} for copy {index}, which is not a "
+                "name",
+                hint="use letters, digits, underscores and hyphens, e.g. names: block1-{index}",
+            )
+        return names.take(name, "copy", lambda: at, what="copies")
 
     def _stride_used(self, stride: Any, first_copy: Mapping[str, Any], ctx: _Ctx, where: ir.Where) -> None:
         """A repeat's stride that no layer of its first copy reads would silently do nothing: refuse it."""
@@ -764,12 +927,31 @@ class _Combinators(_Items):
         where: ir.Where,
         split: tuple[int, ...] | None,
     ) -> ir.Node:
-        """``concat`` (every branch on the whole input) and ``split`` (branch ``i`` on the slice ``split[i]``)."""
+        """``concat`` (every branch on the whole input) and ``split`` (branch ``i`` on the slice ``split[i]``).
+
+        A flat one stands at the path of the list around it and names its branches there; with ``inline`` the
+        branches add no level either: their layers are named side by side in one list (the concat's own, or, flat,
+        the list around it), numbered with ``numbered``; without, each branch is a list of its own."""
         branches_raw: Mapping[str, Any] = args["branches"]
         bpos = item.arg_pos.get("branches", item.body_pos)
         branches: list[ir.Sequence] = []
+        flat, inline, numbered = ctx.names is not None, args["inline"], args["numbered"]
+        if flat and inline and numbered:
+            raise self._at(item.arg_pos.get("numbered", item.body_pos), ctx.spec_path).error(
+                "a flat, inline concat names its layers in the list it stands in, so it cannot be numbered itself",
+                hint="make the list around it numbered, or remove 'numbered'",
+            )
+        shared = (ctx.names or _Names(numbered)) if inline else None
         for i, (bname, raw) in enumerate(branches_raw.items()):
-            bctx = _Ctx(f"{ctx.spec_path}.branches.{bname}", ir.join_path(ctx.path, bname), ctx.scope, ctx.depth)
+            spec_path = f"{ctx.spec_path}.branches.{bname}"
+            if inline:
+                bpath = ctx.path
+            elif flat:
+                assert ctx.names is not None
+                bpath = ir.join_path(ctx.path, ctx.names.take(bname, "branch", partial(self._at, bpos, spec_path)))
+            else:
+                bpath = ir.join_path(ctx.path, bname)
+            bctx = _Ctx(spec_path, bpath, ctx.scope, ctx.depth, names=shared, numbered=numbered)
             branches.append(
                 self._seq(
                     raw,
@@ -807,7 +989,8 @@ class _Combinators(_Items):
         self, args: Mapping[str, Any], item: Item, name: str, shape: ir.Shape, ctx: _Ctx, where: ir.Where
     ) -> ir.Node:
         act = args["activation"]
-        reserved = ("shortcut", "add") + ((act,) if act else ())
+        sname: str = args["shortcut_name"]
+        reserved = (sname, "add") + ((act,) if act else ())
         body = self._layers_arg(
             args, item, name, shape, ctx, where, kind="residual-body", label="body", reserved=reserved
         )
@@ -847,7 +1030,8 @@ class _Combinators(_Items):
                 self._post_activation(act, out, ctx, where, item),
             )
         stride = self._shortcut_stride(shape, out, here)
-        spath = ir.join_path(ctx.path, "shortcut")
+        spath = ir.join_path(ctx.path, sname)
+        numbered = args["shortcut_numbered"]
         swhere = ir.Where(self.file, where.line, where.column, f"{ctx.spec_path}.shortcut")
         sctx = _Ctx(swhere.spec_path, spath, ctx.scope, ctx.depth)
         layers: list[ir.Node] = []
@@ -867,7 +1051,7 @@ class _Combinators(_Items):
                 conv_args,
                 "conv",
                 shape,
-                _Ctx(sctx.spec_path, ir.join_path(spath, "conv"), ctx.scope, ctx.depth),
+                _Ctx(sctx.spec_path, ir.join_path(spath, "0" if numbered else "conv"), ctx.scope, ctx.depth),
                 swhere,
                 item.pos,
             )
@@ -879,7 +1063,7 @@ class _Combinators(_Items):
                         {"eps": 1e-5},
                         "bn",
                         conv.out_shape,
-                        _Ctx(sctx.spec_path, ir.join_path(spath, "bn"), ctx.scope, ctx.depth),
+                        _Ctx(sctx.spec_path, ir.join_path(spath, "1" if numbered else "bn"), ctx.scope, ctx.depth),
                         swhere,
                         item.pos,
                     )
@@ -897,7 +1081,7 @@ class _Combinators(_Items):
                     {"stride": stride, "out": out[2]},
                     "pad",
                     shape,
-                    _Ctx(sctx.spec_path, ir.join_path(spath, "pad"), ctx.scope, ctx.depth),
+                    _Ctx(sctx.spec_path, ir.join_path(spath, "0" if numbered else "pad"), ctx.scope, ctx.depth),
                     swhere,
                     item.pos,
                 )
@@ -908,7 +1092,7 @@ class _Combinators(_Items):
                 hint="make the block's spatial size an exact division of its input",
                 cls=ShapeError,
             )
-        shortcut = ir.Sequence("shortcut", spath, "shortcut", kind, tuple(layers), shape, out, swhere)
+        shortcut = ir.Sequence(sname, spath, "shortcut", kind, tuple(layers), shape, out, swhere)
         return ir.Residual(
             name,
             ctx.path,
@@ -919,6 +1103,7 @@ class _Combinators(_Items):
             out,
             where,
             self._post_activation(act, out, ctx, where, item),
+            shortcut_first=args["shortcut_first"],
         )
 
     def _post_activation(

@@ -16,7 +16,13 @@ A spec is a mapping with these top-level keys (unknown keys are errors, with the
 A layer item is either a bare word (``- relu``) or a mapping with exactly one *verb* — an op (``conv``), a block
 defined under ``blocks`` (``bottleneck``), ``block`` (a block chosen by an expression: ``use: kind``) or a
 combinator (``sequence``, ``repeat``, ``concat``, ``split``, ``residual``, ``scale``, ``join``, ``aux``) — plus
-optional ``name``, ``when`` and ``save`` (keep the item's output under a name, for a later ``join``).
+optional ``name``, ``when``, ``save`` (keep the item's output under a name, for a later ``join``) and ``flat``.
+
+Names (``cnncost.spec.paths``) are identifiers (``conv1``) or whole numbers (``0``, as ``nn.Sequential`` numbers
+its children); a repeat's ``names`` pattern may join words with hyphens (``block1-0``, as torchvision's RegNet
+names its blocks): module paths follow PyTorch's wherever the structure allows. A ``numbered`` sequence, block or
+concat names its layers 0, 1, 2, …; an item with ``flat: true`` adds no path level: what it holds is named in the
+list it stands in.
 
 Names are read as Python's parser reads them, in Unicode NFKC form (``cnncost.spec.names``): keys that fold to
 one name are refused as duplicates.
@@ -32,6 +38,7 @@ from typing import Any
 from cnncost.errors import SpecError, kind_of, shown, suggest
 from cnncost.ops import Field, get_op, is_op
 from cnncost.spec.names import normal
+from cnncost.spec.paths import is_layer_name, layer_name
 from cnncost.spec.yamlsafe import LocList, LocMap, Pos
 
 TOP_LEVEL: Mapping[str, str] = {
@@ -55,8 +62,9 @@ BLOCK_KEYS: Mapping[str, str] = {
     "args": "arguments with defaults",
     "layers": "the block's layers",
     "description": "",
+    "numbered": "true: the block's layers are named 0, 1, 2, … (as nn.Sequential numbers them)",
 }
-ITEM_KEYS = ("name", "when", "save")
+ITEM_KEYS = ("name", "when", "save", "flat")
 
 #: Names the resolver binds itself: every layer sees its input's shape, every repeat copy its index and stride.
 SHAPE_NAMES = ("in_channels", "in_height", "in_width")
@@ -75,24 +83,46 @@ SHORTCUTS = (
 
 #: Arguments of the combinators, in the same Field language as ops.
 COMBINATORS: Mapping[str, Mapping[str, Field]] = {
-    "sequence": {"layers": Field("layers")},
+    "sequence": {
+        "layers": Field("layers"),
+        "numbered": Field("bool", False, help="name the layers 0, 1, 2, … (as nn.Sequential numbers them)"),
+    },
     "repeat": {
         "times": Field("int", minimum=0, help="number of copies"),
         "stride": Field(
             "pair", None, help="bound to the variable 'stride' in the first copy, 1 in the others"
         ),
         "layers": Field("layers"),
+        "names": Field(
+            "template",
+            None,
+            help="the copies' names, {expressions} over 'index' filled in (e.g. denselayer{index + 1}); "
+            "default: 0, 1, …",
+        ),
     },
-    "concat": {"branches": Field("branches", help="name: [layers] for each parallel branch")},
+    "concat": {
+        "branches": Field("branches", help="name: [layers] for each parallel branch ([] = identity)"),
+        "numbered": Field("bool", False, help="name each branch's layers 0, 1, 2, …"),
+        "inline": Field("bool", False, help="the branches add no path level: their layers are named side by side"),
+    },
     "split": {
         "branches": Field("branches", help="name: [layers] for each slice of the channels, in order ([] = identity)"),
         "sizes": Field("sizes", None, help="channels of each slice, summing to the input's; default: equal slices"),
+        "numbered": Field("bool", False, help="name each branch's layers 0, 1, 2, …"),
+        "inline": Field("bool", False, help="the branches add no path level: their layers are named side by side"),
     },
     "residual": {
         "layers": Field("layers"),
         "shortcut": Field("enum", "identity", help=" | ".join(SHORTCUTS)),
         "shortcut_bn": Field("bool", False, help="batchnorm after a projection shortcut"),
         "activation": Field("activation", None, help="activation after the addition, e.g. relu"),
+        "shortcut_name": Field("name", "shortcut", help="the shortcut's name (torchvision: downsample, proj)"),
+        "shortcut_numbered": Field(
+            "bool", False, help="name the shortcut's layers 0, 1 (torchvision) rather than conv, bn (or pad)"
+        ),
+        "shortcut_first": Field(
+            "bool", False, help="the shortcut's layers come before the body's (torchvision's RegNet: proj, then f)"
+        ),
     },
     "scale": {"layers": Field("layers", help="the gate g: the output is x · g(x)")},
     "join": {
@@ -145,6 +175,12 @@ class Item:
     body_pos: Pos
     arg_pos: Mapping[str, Pos]
     save: str | None = None
+    flat: bool = False
+
+
+#: Combinators that cannot be flat (a residual's and a scale's body is transparent already: its layers sit directly
+#: under the combinator's own name).
+OPS_WITHOUT_LEVEL = ("residual", "scale")
 
 
 def pos_of(container: Any, key: Any, default: Pos) -> Pos:
@@ -242,13 +278,40 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
             hint=f"write '{verb}: {{arg: value, …}}'",
         )
     name = raw.get("name")
-    if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+    if name is not None:
+        name = layer_name(name)
+        if name is None:
+            raise fail(
+                f"layer name {shown(raw.get('name'))} is not a plain identifier (nor a whole number)",
+                file=file,
+                pos=pos_of(raw, "name", pos),
+                path=spec_path,
+                hint="use letters, digits and underscores, starting with a letter (e.g. conv1), or a number (e.g. 0)",
+            )
+    flat = raw.get("flat", False)
+    if not isinstance(flat, bool):
         raise fail(
-            f"layer name {shown(name)} is not a plain identifier",
+            f"'flat' must be true or false, got {shown(flat)}",
+            file=file,
+            pos=pos_of(raw, "flat", pos),
+            path=spec_path,
+            hint="write flat: true (the item adds no path level) or leave it out",
+        )
+    if flat and name is not None:
+        raise fail(
+            f"a flat item has no name of its own, but this one is named '{name}'",
             file=file,
             pos=pos_of(raw, "name", pos),
             path=spec_path,
-            hint="use letters, digits and underscores, starting with a letter (e.g. conv1)",
+            hint="remove 'name' (its layers are named in the list it stands in) or remove 'flat: true'",
+        )
+    if flat and (verb in OPS_WITHOUT_LEVEL or is_op(verb)):
+        raise fail(
+            f"'flat' applies to a block, sequence, repeat or concat, not to '{verb}'",
+            file=file,
+            pos=pos_of(raw, "flat", pos),
+            path=spec_path,
+            hint="a single layer is one name in its list already: remove 'flat: true'",
         )
     save = raw.get("save")
     if save is not None and (not isinstance(save, str) or not save.isidentifier()):
@@ -260,7 +323,9 @@ def split_item(raw: Any, pos: Pos, *, file: str | None, spec_path: str) -> Item:
             hint="e.g. save: enc1 (letters, digits and underscores, starting with a letter)",
         )
     arg_pos = dict(body.value_pos) if isinstance(body, LocMap) else {}
-    return Item(verb, body, name, raw.get("when"), pos, body_pos, arg_pos, normal(save) if save else None)
+    return Item(
+        verb, body, name, raw.get("when"), pos, body_pos, arg_pos, save=normal(save) if save else None, flat=flat
+    )
 
 
 def fields_for(verb: str, blocks: Mapping[str, Any]) -> Mapping[str, Field] | None:
@@ -455,15 +520,15 @@ def check_layers(raw: Any, blocks: Mapping[str, Any], *, file: str | None, spec_
                         hint="e.g. branches: {b1x1: [conv: {out: 64, kernel: 1}], …}",
                     )
                 for bname, branch in value.items():
-                    if not bname.isidentifier():
+                    if not is_layer_name(bname):
                         raise fail(
-                            f"branch name '{bname}' is not a plain identifier",
+                            f"branch name '{bname}' is not a plain identifier (nor a whole number)",
                             file=file,
                             pos=key_pos(value, bname, vpos),
                             path=f"{here}.branches",
                         )
-                    if item.verb == "split" and isinstance(branch, list) and not branch:
-                        continue  # an empty branch of a split is the identity on its slice
+                    if isinstance(branch, list) and not branch:
+                        continue  # an empty branch is the identity (on its slice, for a split)
                     check_layers(
                         branch,
                         blocks,

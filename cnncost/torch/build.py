@@ -21,7 +21,9 @@ containers mirror the IR's nesting:
 
 The merge pseudo-layers the analysis emits (``add``, ``concat``, ``multiply``) have no module: the container
 does that work in forward. Any IR node whose path equals its parent's path is inlined into the parent, so the
-module tree follows the paths the resolver chose rather than a fixed nesting.
+module tree follows the paths the resolver chose rather than a fixed nesting: a flat concat (SqueezeNet's fire,
+whose ``expand1x1`` and ``expand3x3`` sit beside its ``squeeze``) becomes a step of its container's forward that
+joins the container's own children.
 
 Modules take NCHW input (torch's convention); IR shapes are ``(H, W, C)`` or ``(N,)``. Each layer's module comes
 from its op's ``build`` facet (``cnncost.ops``): the op's one definition, read here; this module keeps only the
@@ -87,8 +89,6 @@ class _Keep(str):
     __slots__ = ()
 
 
-Steps = tuple[str, ...]
-
 #: The saved tensors and the aux heads' outputs of the network forward in progress (``NetworkModule``).
 _FORWARD: ContextVar[tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None] = ContextVar(
     "cnncost_forward", default=None
@@ -106,16 +106,36 @@ def _forward_state() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     return state
 
 
+class _Join:
+    """A concat inlined into the module that holds its branches' modules (a flat concat of the spec): a step of
+    that module's forward, joining what its own children compute."""
+
+    def __init__(self, branches: tuple[Steps, ...], split: tuple[int, ...] | None) -> None:
+        self.branches = branches
+        self.split = split
+
+    def run(self, owner: _Container, x: torch.Tensor) -> torch.Tensor:
+        if self.split is None:
+            return torch.cat([owner._run(steps, x) for steps in self.branches], dim=1)
+        parts = torch.split(x, list(self.split), dim=1)
+        return torch.cat([owner._run(s, part) for s, part in zip(self.branches, parts, strict=True)], dim=1)
+
+
+Steps = tuple["str | _Join", ...]
+
+
 class _Container(nn.Module):
-    """A module that runs lists of its own children by name: ``steps`` are attribute names, in order (a
-    ``_Keep`` step keeps the tensor in the store of the network forward in progress)."""
+    """A module that runs lists of its own children by name: ``steps`` are attribute names (or a join of several
+    lists of them), in order; a ``_Keep`` step keeps the tensor in the store of the network forward in progress."""
 
     def _run(self, steps: Steps, x: torch.Tensor) -> torch.Tensor:
-        for name in steps:
-            if isinstance(name, _Keep):
-                _forward_state()[0][name] = x
+        for step in steps:
+            if isinstance(step, _Keep):
+                _forward_state()[0][step] = x
+            elif isinstance(step, str):
+                x = _child(self, step)(x)
             else:
-                x = _child(self, name)(x)
+                x = step.run(self, x)
         return x
 
 
@@ -125,7 +145,7 @@ class SequenceModule(_Container):
     def __init__(self, kind: str = "") -> None:
         super().__init__()
         self.kind = kind
-        self._steps: tuple[str, ...] = ()
+        self._steps: Steps = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(self._steps, x)
@@ -157,14 +177,17 @@ class ResidualModule(_Container):
     """IR ``Residual``: ``g(body(x) + shortcut(x))``; the shortcut is the identity when it has no steps, and
     ``g`` (the optional activation after the addition) likewise."""
 
-    def __init__(self, shortcut_kind: str = "identity") -> None:
+    def __init__(self, shortcut_kind: str = "identity", shortcut_first: bool = False) -> None:
         super().__init__()
         self.shortcut_kind = shortcut_kind
-        self._body: tuple[str, ...] = ()
-        self._shortcut: tuple[str, ...] = ()
-        self._after: tuple[str, ...] = ()
+        self.shortcut_first = shortcut_first
+        self._body: Steps = ()
+        self._shortcut: Steps = ()
+        self._after: Steps = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shortcut_first:  # the shortcut runs first (RegNet: proj(x) + f(x))
+            return self._run(self._after, self._run(self._shortcut, x) + self._run(self._body, x))
         return self._run(self._after, self._run(self._body, x) + self._run(self._shortcut, x))
 
     def extra_repr(self) -> str:
@@ -176,7 +199,7 @@ class ScaleModule(_Container):
 
     def __init__(self) -> None:
         super().__init__()
-        self._gate: tuple[str, ...] = ()
+        self._gate: Steps = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self._run(self._gate, x)
@@ -189,7 +212,7 @@ class ConcatModule(_Container):
     def __init__(self, split: tuple[int, ...] | None = None) -> None:
         super().__init__()
         self.split = split
-        self._branches: tuple[tuple[str, ...], ...] = ()
+        self._branches: tuple[Steps, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.split is None:
@@ -275,9 +298,11 @@ class _Builder:
             head._head = self.attach(head, node.path, node.head)
             return head
         if isinstance(node, Residual):
-            res = ResidualModule(node.shortcut_kind)
+            res = ResidualModule(node.shortcut_kind, node.shortcut_first)
+            if node.shortcut is not None and node.shortcut_first:
+                res._shortcut = self.attach(res, node.path, node.shortcut)
             res._body = self.attach(res, node.path, node.body)
-            if node.shortcut is not None:
+            if node.shortcut is not None and not node.shortcut_first:
                 res._shortcut = self.attach(res, node.path, node.shortcut)
             if node.activation is not None:
                 res._after = self.attach(res, node.path, node.activation)
@@ -292,7 +317,7 @@ class _Builder:
             return cat
         raise TypeError(f"not an IR node: {node!r}")
 
-    def attach(self, owner: nn.Module, owner_path: str, node: Node) -> tuple[str, ...]:
+    def attach(self, owner: nn.Module, owner_path: str, node: Node) -> Steps:
         """Add ``node``'s module(s) to ``owner`` (standing at ``owner_path``); return the steps that run them.
 
         A Sequence at the owner's own path is transparent: its children become the owner's children. An empty
@@ -305,10 +330,12 @@ class _Builder:
             return ()
         if node.path == owner_path:
             if isinstance(node, Sequence):
-                steps: list[str] = []
+                steps: list[str | _Join] = []
                 for child in node.children:
                     steps.extend(self.attach(owner, owner_path, child))
                 return tuple(steps)
+            if isinstance(node, Concat):  # a flat concat: its branches' modules are the owner's children
+                return (_Join(tuple(self.attach(owner, owner_path, b) for b in node.branches), node.split),)
             raise CnnCostError(
                 f"{type(node).__name__.lower()} '{node.name}' has the same path as its container, "
                 "so PyTorch could not name its module",
