@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncost.ir import Shape
+
+if TYPE_CHECKING:
+    from cnncost.analysis.training import Training
 
 #: Categories of "other ops", in the order tables show them.
 OTHER_CATEGORIES = ("bias", "batchnorm", "activation", "pooling", "residual", "elementwise", "normalization")
@@ -140,6 +143,9 @@ class Report:
     #: Operators the counter could not cost, by name, with their call counts (``analyze_module`` only): listed,
     #: never silently counted as zero. Empty for specs, whose every op has a formula.
     unknown_ops: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: The training analysis (trainable / frozen params, backward MACs), when one was asked for: see
+    #: ``cnncost.analysis.training``.
+    training: Training | None = None
 
     def layers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.records if r.is_layer)
