@@ -93,7 +93,7 @@ def _own_nodes(output: Any, inputs: tuple[Any, ...]) -> list[Any]:
     stop = {id(x.grad_fn) for x in inputs if isinstance(x, torch.Tensor) and x.grad_fn is not None}
     start = output.grad_fn if isinstance(output, torch.Tensor) else None
     seen: dict[int, Any] = {}
-    todo = [start] if start is not None else []
+    todo: list[Any] = [start] if start is not None else []
     while todo:
         node = todo.pop()
         if node is None or id(node) in seen or id(node) in stop:
