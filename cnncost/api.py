@@ -79,6 +79,34 @@ def analyze(
     return analyze_network(resolve(spec, size=size, variables=variables), batch=batch)
 
 
+def analyze_training(
+    spec: Spec,
+    *,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    freeze: Sequence[str] = (),
+    trainable: Sequence[str] = (),
+    train_from: str | None = None,
+    bn: str = "train",
+) -> Report:
+    """``analyze`` with a training analysis (``Report.training``): which layers train — all by default;
+    ``train_from`` a row path, ``trainable`` and ``freeze`` patterns over row paths, ``freeze`` applied last —
+    their trainable and frozen parameters, and the backward pass's MACs (input and weight gradients) and other
+    ops, per layer and in total, for batchnorm in ``bn`` mode (``train`` or ``eval``). Pure Python, no torch."""
+    from cnncost.analysis.engine import analyze_network
+    from cnncost.analysis.training import TrainOptions, with_training
+    from cnncost.analysis.training import analyze_training as train
+
+    for name, value in (("freeze", freeze), ("trainable", trainable)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a list of patterns, not {type(value).__name__}")
+    options = TrainOptions(freeze=tuple(freeze), trainable=tuple(trainable), train_from=train_from, bn=bn)
+    network = resolve(spec, size=size, variables=variables)
+    report = analyze_network(network, batch=batch)
+    return with_training(report, train(network, report, options))
+
+
 def analyze_module(
     model: torch.nn.Module | str,
     input_shape: tuple[int, ...] = (3, 224, 224),
@@ -268,3 +296,33 @@ def bench(
     from cnncost.bench.network import bench_networks
 
     return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)
+
+
+def bench_train(
+    *specs: Spec,
+    config: BenchConfig | None = None,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    freeze: Sequence[str] = (),
+    trainable: Sequence[str] = (),
+    train_from: str | None = None,
+    bn: str = "train",
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> BenchRun:
+    """Time real training steps (forward, loss, backward, optimizer step) of each network, layers frozen as
+    chosen (as :func:`analyze_training`), with the methodology of :func:`bench`; TFLOP/s from the step's exact
+    MACs (forward + backward). Needs PyTorch. See ``cnncost.bench.train``."""
+    from cnncost.analysis.training import TrainOptions
+    from cnncost.bench.config import BenchConfig as Config
+    from cnncost.errors import require_torch
+
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
+    options = TrainOptions(freeze=tuple(freeze), trainable=tuple(trainable), train_from=train_from, bn=bn)
+    require_torch("cnncost bench --train")
+    from cnncost.bench.train import bench_train as run
+
+    return run(specs, config or Config(), options, size=_size(size), variables=variables, progress=progress)

@@ -38,6 +38,7 @@ LAYERS: tuple[str, ...] = (
     "cnncost",
     "render",
     "cliparams",
+    "cli_train",
     "cli",
     "__main__",
 )
