@@ -96,9 +96,12 @@ def run_train_bench(
     progress: ProgressCallback | None = None,
     backend: Backend | None = None,
     timer: Timer | None = None,
+    build: Callable[[torch.device], nn.Module] | None = None,
 ) -> BenchRun:
     """Time one training step of ``network`` (random weights, built on the device) at every batch of ``config``,
-    with the layers ``options`` choose frozen (see the module doc)."""
+    with the layers ``options`` choose frozen (see the module doc). ``build`` (device → the module of
+    ``network``) replaces the builder — to time a module someone else holds too (benchmarks/train_vs_loop.py);
+    ``backend`` and ``timer`` exist for tests."""
     from cnncost.torch.build import build_module
     from cnncost.torch.train import apply_trainable, set_bn_mode
 
@@ -141,7 +144,7 @@ def run_train_bench(
         ):
             setup.threads = threads
             for batch in cfg.batches:
-                module = build_module(network, device=backend.device)
+                module = build(backend.device) if build else build_module(network, device=backend.device)
                 apply_trainable(module, report, training)
                 set_bn_mode(module, options.bn)
                 if setup.channels_last:
