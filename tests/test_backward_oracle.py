@@ -130,3 +130,28 @@ def test_the_module_tracker_misattributes_backward_at_a_fork() -> None:
     training = analyze_training(network, report)
     counted = count_backward(network, report, training, batch=BATCH)
     assert counted.per_layer[shortcut.path] == 2 * 2 * shortcut.macs
+
+
+def test_a_module_report_honours_requires_grad() -> None:
+    import json
+
+    from cnncost.render import render
+
+    model = api.build("resnet18")
+    assert api.analyze_module(model, (3, 64, 64)).training is None  # everything trains: no trainable column
+    for param in model.parameters():
+        param.requires_grad_(False)
+    for param in model.layer4.parameters():
+        param.requires_grad_(True)
+    report = api.analyze_module(model, (3, 64, 64))
+    assert report.training is not None
+    layer4 = sum(p.numel() for p in model.layer4.parameters())
+    assert report.training.trainable_params == layer4  # 8,393,728 for ResNet-18's layer4
+    assert report.training.frozen_params == report.totals.params - layer4
+    rows = {r.path: row for r, row in zip(report.records, report.training.rows, strict=True)}
+    assert all(row.trainable_params == 0 for path, row in rows.items() if path.startswith("layer3"))
+    data = json.loads(render("report", report, "json"))
+    assert data["training"] == {
+        "selection": "requires_grad", "trainable_params": layer4, "frozen_params": report.totals.params - layer4
+    }
+    assert "trainable params" in render("report", report, "table", width=120)

@@ -91,3 +91,17 @@ def test_training_options_without_train_are_refused() -> None:
         sys.stdout.flush()
         said = err.getvalue().decode("utf-8")
     assert code == 2 and "choose what a training step trains" in said and "--train" in said
+
+
+def test_the_gpu_script_says_so_without_a_gpu() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the script would measure")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("gpu.py: no GPU available") and "nothing measured" in done.stderr
+    assert not done.stdout

@@ -340,6 +340,32 @@ def analyze_training(
     )
 
 
+def requires_grad_training(report: Report, trainable_params: Mapping[str, int]) -> Training:
+    """The trainable side of a report of a PyTorch module (``analyze_module``), from ``requires_grad`` as the
+    model has it: layer path → its parameters that train. Only the parameters: without the network's graph the
+    backward pass is not computed here (its fields are zero and ``source`` is ``requires_grad``)."""
+    nothing: Mapping[str, int] = MappingProxyType({})
+    layer_rows: dict[int, TrainRow] = {}
+    for i, r in enumerate(report.records):
+        if r.is_layer:
+            trains = min(int(trainable_params.get(r.path, 0)), r.params)
+            layer_rows[i] = TrainRow(r.path, trains, r.params - trains, False, trains > 0, 0, 0, nothing)
+    rows = [
+        layer_rows[i] if r.is_layer else _sum(r.path, [layer_rows[j] for j in _subtree(report.records, i)
+                                                       if j in layer_rows])
+        for i, r in enumerate(report.records)
+    ]
+    return Training(
+        options=TrainOptions(),
+        rows=tuple(rows),
+        total=_sum("", list(layer_rows.values())),
+        forward_macs=report.totals.macs,
+        forward_other=report.totals.other,
+        batch=report.batch,
+        source="requires_grad",
+    )
+
+
 def with_training(report: Report, training: Training) -> Report:
     """``report`` carrying ``training`` (what the renderers read)."""
     from dataclasses import replace

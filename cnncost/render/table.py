@@ -381,7 +381,7 @@ def render_report(
     if report.training is not None:
         from cnncost.render.train import params_lines
 
-        lines += params_lines(report.training, color=color)
+        lines += ["", *params_lines(report.training, color=color)]
     if report.unknown_ops:
         listed = ", ".join(f"{name} ×{n:,}" for name, n in sorted(report.unknown_ops.items()))
         lines += wrap_line(f"not costed (operators cnncost has no formula for): {listed}", width, "yellow", color)

@@ -160,7 +160,14 @@ def row_fields(row: TrainRow) -> dict[str, Any]:
 
 
 def training_dict(training: Training) -> dict[str, Any]:
-    """The ``training`` object of a report's JSON (whole batch, like the report's other figures)."""
+    """The ``training`` object of a report's JSON (whole batch, like the report's other figures); of a PyTorch
+    module's report, its trainable and frozen parameters only (``requires_grad``)."""
+    if training.source == "requires_grad":
+        return {
+            "selection": "requires_grad",
+            "trainable_params": training.trainable_params,
+            "frozen_params": training.frozen_params,
+        }
     return {
         "selection": training.options.describe() if training.source == "options" else "requires_grad",
         "bn": training.options.bn,
@@ -186,7 +193,10 @@ def add_to_json(data: dict[str, Any], report: Report) -> dict[str, Any]:
         return data
     by_path = rows_by_path(report.training)
     for row in data["layers"]:
-        row.update(row_fields(by_path[row["name"]]))
+        fields = row_fields(by_path[row["name"]])
+        if report.training.source == "requires_grad":
+            fields = {k: fields[k] for k in ("trainable_params", "frozen_params")}
+        row.update(fields)
     data["training"] = training_dict(report.training)
     return data
 

@@ -79,6 +79,16 @@ def trainable_params_of(module: nn.Module, report: Report) -> dict[str, int]:
     return counts
 
 
+def with_requires_grad(model: nn.Module, report: Report) -> Report:
+    """``report`` (of ``model``) with its trainable and frozen parameters as ``requires_grad`` has them, when the
+    model freezes any; unchanged when everything trains (PyTorch's default, and a spec's)."""
+    from cnncost.analysis.training import requires_grad_training, with_training
+
+    if all(p.requires_grad for p in model.parameters()):
+        return report
+    return with_training(report, requires_grad_training(report, trainable_params_of(model, report)))
+
+
 def set_bn_mode(module: nn.Module, mode: str) -> None:
     """The whole module in training mode (dropout active), its batchnorms in ``mode`` (``train``/``eval``)."""
     module.train()
