@@ -196,6 +196,7 @@ def compare(
     timeout: float | None = 60.0,
     real_forward: bool = False,
     max_memory: int | None = None,
+    training: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Analyze each network (same size, batch and variables) and line them up: totals with ratios to the first,
     and rows matched by path down to ``depth`` (None: the deepest view within 40 rows).
@@ -204,7 +205,9 @@ def compare(
     ``modules``: PyTorch models, as ``nn.Module`` objects or target strings (``"torchvision:resnet50"``,
     ``"pkg.mod:fn"``, ``"path/to/file.py:Net"``), analyzed like :func:`analyze_module` for ``input_shape`` per
     image (default: 3 channels at ``size``, else 224×224) with ``timeout``, ``real_forward`` and ``max_memory``.
-    Specs alone are pure Python: torch is imported only for a module."""
+    Specs alone are pure Python: torch is imported only for a module. ``training`` (the keyword arguments of
+    :func:`analyze_training`: ``freeze``, ``trainable``, ``train_from``, ``bn``) analyzes each spec's training
+    step too; modules show their ``requires_grad`` as they have it."""
     if not specs and not modules:
         raise TypeError("compare needs at least one spec")
     from cnncost.analysis.compare import compare as compare_reports
@@ -218,6 +221,8 @@ def compare(
     for i, item in enumerate(items):
         if i >= len(specs) or _is_module(item):
             reports.append(analyze_module(item, shape, batch=batch, **run))
+        elif training is not None:
+            reports.append(analyze_training(item, size=size, batch=batch, variables=variables, **training))
         else:
             reports.append(analyze(item, size=size, batch=batch, variables=variables))
     return compare_reports(reports, depth=depth)

@@ -480,6 +480,11 @@ def compare(
     real_forward: RealForwardOption = False,
     max_memory: MaxMemoryOption = 2.0,
     wide: WideOption = False,
+    freeze: FreezeOption = None,
+    trainable: TrainableOption = None,
+    train_from: TrainFromOption = None,
+    bn: BnOption = "train",
+    train: TrainOption = False,
 ) -> None:
     """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
     from cnncost import api, render
@@ -494,6 +499,8 @@ def compare(
     comparison = api.compare(
         *specs, modules=modules, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth,
         input_shape=shape, **run,
+        training=train_kwargs(freeze, trainable, train_from, bn) if train or chosen(freeze, trainable, train_from, bn)
+        else None,
     )
     show(lambda o: render.render("compare", comparison, fmt.value, wide=wide, **o), fmt.value)
 

@@ -97,3 +97,24 @@ def test_bad_training_options_are_one_clear_line(args: tuple[str, ...], message:
 )
 def test_train_views_fit_80_and_200_columns(args: tuple[str, ...]) -> None:
     check_fits(args)
+
+
+def test_compare_carries_trainable_params_and_the_step() -> None:
+    head = classifier("mobilenet-v2", classes=3)
+    other = classifier("resnet18", classes=3)
+    args = ("compare", "mobilenet-v2", "resnet18", "--set", "classes=3", "--trainable", head, "--trainable", other)
+    data = json.loads(cli_run(*args, "--format", "json", width=120))
+    first, second = (n["training"] for n in data["networks"])
+    assert first["trainable_params"] == 3_843 and second["trainable_params"] == 512 * 3 + 3  # 1,539
+    text = cli_run(*args, width=200)
+    assert "trainable" in text and "3,843" in text and "1,539" in text
+    assert num_in(text, first["step_macs"]) and num_in(text, second["step_macs"])
+    csv = cli_run(*args, "--format", "csv", width=120).splitlines()
+    header = csv[0].split(",")
+    total = dict(zip(header, csv[1].split(","), strict=True))
+    assert total["mobilenet-v2:trainable_params"] == "3843" and total["resnet18:trainable_params"] == "1539"
+    check_fits(args)
+
+
+def num_in(text: str, n: int) -> bool:
+    return f"{n:,}" in text
