@@ -88,6 +88,41 @@ def analyze(
     return analyze_network(resolve(spec, size=size, variables=variables), batch=batch, aux=aux)
 
 
+def analyze_training(
+    spec: Spec,
+    *,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    freeze: Sequence[str] = (),
+    trainable: Sequence[str] = (),
+    train_from: str | None = None,
+    bn: str = "train",
+    aux: bool = False,
+    strict: bool = True,
+) -> Report:
+    """``analyze`` with a training analysis (``Report.training``): which layers train — all by default;
+    ``train_from`` a row path, ``trainable`` and ``freeze`` patterns over row paths, ``freeze`` applied last —
+    their trainable and frozen parameters, and the backward pass's MACs (input and weight gradients) and other
+    ops, per layer and in total, for batchnorm in ``bn`` mode (``train`` or ``eval``); with ``aux``, the
+    training-only side heads train too (their rows, forward and backward, are counted). A pattern that matches
+    no row is an error — unless ``strict`` is false (``compare``: it need only match in one of the networks).
+    Pure Python, no torch."""
+    from cnncost.analysis.engine import analyze_network
+    from cnncost.analysis.training import TrainOptions, with_training
+    from cnncost.analysis.training import analyze_training as train
+
+    for name, value in (("freeze", freeze), ("trainable", trainable)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a list of patterns, not {type(value).__name__}")
+    options = TrainOptions(
+        freeze=tuple(freeze), trainable=tuple(trainable), train_from=train_from, bn=bn, strict=strict
+    )
+    network = resolve(spec, size=size, variables=variables)
+    report = analyze_network(network, batch=batch, aux=aux)
+    return with_training(report, train(network, report, options))
+
+
 def analyze_module(
     model: torch.nn.Module | str,
     input_shape: tuple[int, ...] = (3, 224, 224),
@@ -185,6 +220,7 @@ def compare(
     timeout: float | None = 60.0,
     real_forward: bool = False,
     max_memory: int | None = None,
+    training: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Analyze each network (same size, batch and variables) and line them up: totals with ratios to the first,
     and rows matched by path down to ``depth`` (None: the deepest view within 40 rows).
@@ -193,7 +229,9 @@ def compare(
     ``modules``: PyTorch models, as ``nn.Module`` objects or target strings (``"torchvision:resnet50"``,
     ``"pkg.mod:fn"``, ``"path/to/file.py:Net"``), analyzed like :func:`analyze_module` for ``input_shape`` per
     image (default: 3 channels at ``size``, else 224×224) with ``timeout``, ``real_forward`` and ``max_memory``.
-    Specs alone are pure Python: torch is imported only for a module."""
+    Specs alone are pure Python: torch is imported only for a module. ``training`` (the keyword arguments of
+    :func:`analyze_training`: ``freeze``, ``trainable``, ``train_from``, ``bn``) analyzes each spec's training
+    step too; modules show their ``requires_grad`` as they have it."""
     if not specs and not modules:
         raise TypeError("compare needs at least one spec")
     from cnncost.analysis.compare import compare as compare_reports
@@ -207,8 +245,18 @@ def compare(
     for i, item in enumerate(items):
         if i >= len(specs) or _is_module(item):
             reports.append(analyze_module(item, shape, batch=batch, **run))
+        elif training is not None:
+            reports.append(
+                analyze_training(item, size=size, batch=batch, variables=variables, strict=False, **training)
+            )
         else:
             reports.append(analyze(item, size=size, batch=batch, variables=variables))
+    if training is not None:
+        from cnncost.analysis.training import TrainOptions, check_patterns
+
+        trained = [r for r in reports if r.training is not None and r.training.source == "options"]
+        if trained:
+            check_patterns(TrainOptions(**training), trained)
     return compare_reports(reports, depth=depth)
 
 
@@ -285,3 +333,33 @@ def bench(
     from cnncost.bench.network import bench_networks
 
     return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)
+
+
+def bench_train(
+    *specs: Spec,
+    config: BenchConfig | None = None,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    freeze: Sequence[str] = (),
+    trainable: Sequence[str] = (),
+    train_from: str | None = None,
+    bn: str = "train",
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> BenchRun:
+    """Time real training steps (forward, loss, backward, optimizer step) of each network, layers frozen as
+    chosen (as :func:`analyze_training`), with the methodology of :func:`bench`; TFLOP/s from the step's exact
+    MACs (forward + backward). Needs PyTorch. See ``cnncost.bench.train``."""
+    from cnncost.analysis.training import TrainOptions
+    from cnncost.bench.config import BenchConfig as Config
+    from cnncost.errors import require_torch
+
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a cnncost.bench.BenchConfig or None, not {type(config).__name__}")
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
+    options = TrainOptions(freeze=tuple(freeze), trainable=tuple(trainable), train_from=train_from, bn=bn)
+    require_torch("cnncost bench --train")
+    from cnncost.bench.train import bench_train as run
+
+    return run(specs, config or Config(), options, size=_size(size), variables=variables, progress=progress)

@@ -22,6 +22,15 @@ from typing import Annotated, Any
 
 import typer
 
+from cnncost.cli_train import (
+    BnOption,
+    FreezeOption,
+    TrainableOption,
+    TrainFromOption,
+    TrainOption,
+    chosen,
+    train_kwargs,
+)
 from cnncost.console import Interrupts as _Interrupts
 from cnncost.console import ReaderGone as _ReaderGone
 from cnncost.console import (  # noqa: F401 - the helpers' public names stay importable from here
@@ -321,6 +330,11 @@ def table(
             "GoogLeNet's auxiliary classifiers), which the inference totals leave out",
         ),
     ] = False,
+    freeze: FreezeOption = None,
+    trainable: TrainableOption = None,
+    train_from: TrainFromOption = None,
+    bn: BnOption = "train",
+    train: TrainOption = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
@@ -332,13 +346,25 @@ def table(
     if fvcore and not verify:
         raise UsageError("--fvcore is an oracle of --verify", hint="add --verify")
     run = _module_options(timeout, real_forward, max_memory)
-    report = _report_of(spec, module, input_shape, size, batch, sets, run, aux=aux)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
+    if (train or chosen(freeze, trainable, train_from, bn)) and module is None and spec is not None:
+        trained = train_kwargs(freeze, trainable, train_from, bn)
+        report = api.analyze_training(spec, batch=batch, aux=aux, **options, **trained)  # type: ignore[arg-type]
+    elif train or chosen(freeze, trainable, train_from, bn):
+        raise UsageError(
+            "the training options need a spec (the backward pass is computed from its network)",
+            hint="give a network name or path instead of --module",
+        )
+    else:
+        report = _report_of(spec, module, input_shape, size, batch, sets, run, aux=aux)
     verified = None
     if verify and spec is not None:
         verified = api.verify(spec, batch=batch, fvcore=fvcore, **options).check()
     show(
-        lambda o: render.render("report", report, fmt.value, wide=wide, depth=depth, verified=verified, **o), fmt.value
+        lambda o: render.render(
+            "report", report, fmt.value, wide=wide, depth=depth, verified=verified, train=train, **o
+        ),
+        fmt.value,
     )
 
 
@@ -368,6 +394,11 @@ def compare(
     real_forward: RealForwardOption = False,
     max_memory: MaxMemoryOption = 2.0,
     wide: WideOption = False,
+    freeze: FreezeOption = None,
+    trainable: TrainableOption = None,
+    train_from: TrainFromOption = None,
+    bn: BnOption = "train",
+    train: TrainOption = False,
 ) -> None:
     """Totals side by side with ratios to the first network, and blocks and branches matched by path."""
     from cnncost import api, render
@@ -382,6 +413,8 @@ def compare(
     comparison = api.compare(
         *specs, modules=modules, size=parse_size(size), batch=batch, variables=parse_sets(sets), depth=depth,
         input_shape=shape, **run,
+        training=train_kwargs(freeze, trainable, train_from, bn) if train or chosen(freeze, trainable, train_from, bn)
+        else None,
     )
     show(lambda o: render.render("compare", comparison, fmt.value, wide=wide, **o), fmt.value)
 
@@ -563,6 +596,13 @@ def bench(
     ] = None,
     fmt: FormatOption = Format.table,
     wide: WideOption = False,
+    train: Annotated[
+        bool, typer.Option("--train", help="time training steps (forward, loss, backward, optimizer step)")
+    ] = False,
+    freeze: FreezeOption = None,
+    trainable: TrainableOption = None,
+    train_from: TrainFromOption = None,
+    bn: BnOption = "train",
 ) -> None:
     """Time real forward passes (random weights, nothing downloaded) against the device's peak. Needs PyTorch."""
     from cnncost import api, render
@@ -574,8 +614,21 @@ def bench(
         compile_mode=compile_mode, cuda_graphs=cuda_graphs, threads=threads, warmup=warmup, min_time=min_time,
         repeats=repeats, per_layer=per_layer, peak=peak, bandwidth=bandwidth,
     )
+    if chosen(freeze, trainable, train_from, bn) and not train:
+        raise UsageError(
+            "--freeze, --trainable, --train-from and --bn choose what a training step trains", hint="add --train"
+        )
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
-        run = api.bench(*specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress)
+        if train:
+            trained = train_kwargs(freeze, trainable, train_from, bn)
+            run = api.bench_train(
+                *specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress,
+                **trained,  # type: ignore[arg-type]
+            )
+        else:
+            run = api.bench(
+                *specs, config=config, size=parse_size(size), variables=parse_sets(sets), progress=progress
+            )
     show(lambda o: render.render("bench", run.results, fmt.value, wide=wide, **o), fmt.value)
     if run.interrupted:
         _State.interrupted = f"showing the {len(run.results)} run(s) that finished"

@@ -40,6 +40,19 @@ CALLS: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], bool
     "verify": (api.verify, ("lenet5",), {"size": None, "batch": 1, "variables": None, "fvcore": False}, True),
     "analyze_module": (api.analyze_module, ("MODULE", (3, 32, 32)), {"batch": 1, "name": None}, True),
     "bench": (api.bench, ("lenet5",), {"config": None, "size": None, "variables": None, "progress": None}, True),
+    "analyze_training": (
+        api.analyze_training,
+        ("lenet5",),
+        {"size": None, "batch": 1, "variables": None, "freeze": (), "trainable": (), "train_from": None, "bn": "train"},
+        False,
+    ),
+    "compare_training": (api.compare, ("lenet5", "conv5x5"), {"training": {"bn": "eval"}}, False),
+    "bench_train": (
+        api.bench_train,
+        ("lenet5",),
+        {"config": None, "size": None, "variables": None, "train_from": None, "bn": "train", "progress": None},
+        True,
+    ),
 }
 
 
@@ -64,7 +77,7 @@ def test_wrong_types_raise_type_error_or_cnncost_error(name: str, slot: str, bad
         from torch import nn
 
         args[0] = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
-    if name == "bench":
+    if name in ("bench", "bench_train"):
         kwargs["config"] = _quick()
     if slot.startswith("arg"):
         args[int(slot[3:])] = bad

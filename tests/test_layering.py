@@ -39,6 +39,7 @@ LAYERS: tuple[str, ...] = (
     "render",
     "console",
     "cliparams",
+    "cli_train",
     "cli",
     "entry",
     "__main__",

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncost.ir import Shape
+
+if TYPE_CHECKING:
+    from cnncost.analysis.training import Training
 
 #: Categories of "other ops", in the order tables show them.
 OTHER_CATEGORIES = ("bias", "batchnorm", "activation", "pooling", "residual", "elementwise", "normalization")
@@ -143,6 +146,9 @@ class Report:
     #: The training view: the paths of the training-only side heads counted in the rows and totals (``aux=True``);
     #: empty for the inference network.
     aux_heads: tuple[str, ...] = ()
+    #: The training analysis (trainable / frozen params, backward MACs), when one was asked for: see
+    #: ``cnncost.analysis.training``.
+    training: Training | None = None
 
     def layers(self) -> tuple[Record, ...]:
         return tuple(r for r in self.records if r.is_layer)

@@ -77,6 +77,9 @@ class BenchResult:
     layers: tuple[LayerTiming, ...] | None = None
     launch_floor_us: float | None = None
     layer_coverage: float | None = None
+    #: What one timed call is: ``inference`` (a forward pass) or ``train`` (a training step: forward, loss,
+    #: backward, optimizer step; ``macs_per_image`` then counts forward + backward).
+    mode: str = "inference"
 
     @property
     def spread(self) -> float:

@@ -99,3 +99,16 @@ for _name, (_summary, _fields, _class, _make, _args) in ACTIVATIONS.items():
         build=_builder(_make),
         reverse=(Reverse(_types(_class), _args),),
     )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", *ACTIVATIONS)
+def activation_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The output gradient times the activation's local derivative: one operation per value, as forward counts
+    one per value (neither counts the arithmetic inside the function or its derivative). No parameters: nothing
+    without the input gradient."""
+    return backward_cost(activation=pointwise_ops(elements(out)) if needs.input else 0)

@@ -184,3 +184,32 @@ define(
     build=build_pointwise,
     reverse=(Reverse(_pointwise_types, _pointwise_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost, normalization_backward, product_backward  # noqa: E402  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "pointwise_linear")
+def pointwise_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """At each of the H·W positions, as ``linear``: input gradient and weight gradient each ``H·W × in × out``
+    MACs (the forward's); bias gradient ``H·W·out`` additions."""
+    counted = pointwise_cost(args, inp, out)
+    return product_backward(counted.macs, counted.other.get("bias", 0), needs)
+
+
+@implement("backward", "layernorm")
+def layernorm_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Layer norm always normalizes with the statistics of the data itself: ``normalization_backward`` with
+    batch statistics — 9 per value with the input gradient (γ, β's gradients included), else 5 per value for γ
+    and β alone ('normalization')."""
+    return backward_cost(normalization=normalization_backward(elements(out), needs, batch_statistics=True))
+
+
+@implement("backward", "layer_scale")
+def layer_scale_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """``y = γ·x``: the input gradient ``g·γ``, 1 per value; γ's gradient ``Σ g·x`` over the positions, a multiply
+    and an add, 2 per value ('elementwise')."""
+    n = elements(out)
+    return backward_cost(elementwise=(n if needs.input else 0) + (2 * n if needs.weights else 0))

@@ -192,3 +192,18 @@ define(
     build=build,
     reverse=(Reverse(_conv2d_types, _conv2d_args), Reverse(_connection_types, _connection_args)),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, product_backward  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "conv")
+def conv_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Input gradient ``grad_out ⋆ W`` (a transposed convolution) and weight gradient ``grad_out ⋆ x``: each the
+    forward's ``conv_macs`` (every weight meets every output position once, in each product); a connection table
+    likewise, per link. Bias gradient: ``Σ`` of the output gradient over the H·W positions, one addition per
+    output value, ``C_out·H·W``."""
+    counted = conv_cost(args, inp, out)
+    return product_backward(counted.macs, counted.other.get("bias", 0), needs)

@@ -66,3 +66,20 @@ define(
     build=build,
     reverse=(Reverse(_types, _args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import (  # noqa: E402
+    BackwardCost,
+    Needs,
+    product_backward,
+)
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "linear")
+def linear_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Input gradient ``grad_out · W`` (``out → in``) and weight gradient ``grad_outᵀ · x``: each ``in × out``
+    MACs, the forward's product. Bias gradient: the output gradient summed over the batch, one addition per
+    output value, ``out`` per image."""
+    return product_backward(linear_macs(inp[0], out[0]), out[0] if args["bias"] else 0, needs)

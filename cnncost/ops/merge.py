@@ -101,3 +101,44 @@ for _name, _summary, _cost in (
         build=_NO_MODULE,
         reverse=_NO_REVERSE,
     )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "zero_pad")
+def zero_pad_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The gradient of the kept positions and channels is sliced back: no arithmetic."""
+    return backward_cost()
+
+
+@implement("backward", "add")
+def add_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The sum's gradient passes unchanged to the body and the shortcut; where they fork, at the residual's
+    input ``inp``, the two gradients that come back are added: ``elements(inp)`` additions when that input needs
+    a gradient ('residual')."""
+    return backward_cost(residual=pointwise_ops(elements(inp)) if needs.input else 0)
+
+
+@implement("backward", "concat")
+def concat_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The gradient is sliced back to the branches (no arithmetic); where ``args['forks']`` branches share the
+    concat's input ``inp``, their gradients are added: ``(forks − 1) · elements(inp)`` ('elementwise'). A split's
+    branches each see their own slice (``forks`` 1): nothing."""
+    forks = int(args.get("forks", 1))
+    return backward_cost(elementwise=(forks - 1) * elements(inp) if needs.input and forks > 1 else 0)
+
+
+@implement("backward", "multiply")
+def multiply_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """``y = x · gate(x)``. ``needs.input``: x needs a gradient — ``g·gate``, 1 per value, plus the sum with the
+    gradient coming back through the gate, 1 per value of x. ``needs.weights`` (here: the gate's output needs a
+    gradient): ``g·x``, 1 per value, summed to the gate's shape ``args['gate']``: ``elements(out) −
+    elements(gate)`` additions ('elementwise')."""
+    n = elements(out)
+    gate = elements(args.get("gate", out))
+    into_x = 2 * n if needs.input else 0
+    into_gate = n + (n - gate) if needs.weights else 0
+    return backward_cost(elementwise=into_x + into_gate)

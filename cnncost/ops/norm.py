@@ -105,3 +105,29 @@ define(
     build=build_lrn,
     reverse=(Reverse(_lrn_types, _lrn_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import (  # noqa: E402
+    BackwardCost,
+    Needs,
+    backward_cost,
+    normalization_backward,
+)
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "bn")
+def bn_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Batch norm: ``normalization_backward`` — in train mode (batch statistics) 9 per value with the input
+    gradient (γ, β's gradients included), 5 per value for γ and β alone; in eval mode (running statistics)
+    1 per value for the input gradient, plus 5 per value for γ and β ('batchnorm')."""
+    return backward_cost(batchnorm=normalization_backward(elements(out), needs, batch_statistics=needs.bn_train))
+
+
+@implement("backward", "lrn")
+def lrn_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Local response normalization has no parameters; its input gradient sums, for each value, a term over
+    the same ``size`` neighbouring channels its forward read: ``elements × size`` ('normalization'), as
+    forward."""
+    return backward_cost(normalization=lrn_ops(elements(out), int(args["size"])) if needs.input else 0)

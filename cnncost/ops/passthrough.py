@@ -136,3 +136,22 @@ define(
     build=build_shuffle,
     reverse=(Reverse(_shuffle_types, _shuffle_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
+from cnncost.ops.costs import elements, pointwise_ops  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "identity", "channel_shuffle")
+def passthrough_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The gradient passes through unchanged (or permuted): no arithmetic."""
+    return backward_cost()
+
+
+@implement("backward", "stochastic_depth")
+def stochastic_depth_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """In a training step a kept sample's gradient is scaled by ``1/(1 − p)`` (a dropped one zeroed): one
+    multiply per value ('elementwise')."""
+    return backward_cost(elementwise=pointwise_ops(elements(out)) if needs.input else 0)

@@ -221,3 +221,35 @@ define(
     build=build_adaptive_avg,
     reverse=(Reverse(_adaptive_avg_types, _adaptive_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "maxpool", "global_maxpool")
+def max_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Max pooling routes each output value's gradient to the input position that won: one addition per output
+    value ('pooling')."""
+    return backward_cost(pooling=pointwise_ops(elements(out)) if needs.input else 0)
+
+
+@implement("backward", "avgpool")
+def avg_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Average pooling spreads each output value's (scaled) gradient over its window: ``out × prod(kernel)``
+    additions, the forward's ``window_ops`` ('pooling')."""
+    return backward_cost(pooling=window_ops(elements(out), args["kernel"]) if needs.input else 0)
+
+
+@implement("backward", "global_avgpool")
+def global_avg_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Every input value receives its channel's gradient ÷ H·W: one operation per input value ('pooling')."""
+    return backward_cost(pooling=pointwise_ops(elements(inp)) if needs.input else 0)
+
+
+@implement("backward", "adaptive_avgpool")
+def adaptive_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Each output value's gradient is spread over its window, one operation per value read — the forward's
+    ``adaptive_cost`` ('pooling')."""
+    return backward_cost(pooling=adaptive_cost(args, inp, out).other.get("pooling", 0) if needs.input else 0)

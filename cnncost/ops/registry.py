@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from cnncost.errors import SpecError, suggest
 from cnncost.ir import Shape
+from cnncost.ops.backward import BackwardCost, Needs
 from cnncost.ops.costs import Cost
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ ShapeRule = Callable[[Args, Shape], Shape]
 CostRule = Callable[[Args, Shape, Shape], Cost]
 FormulaRule = Callable[[Args, Shape, Shape], "str | None"]
 PrepareRule = Callable[[Args, Shape], Args]
+BackwardRule = Callable[[Args, Shape, Shape, Needs], BackwardCost]
 #: A factory: the layer to build and the device to put its parameters on (None: torch's default) → nn.Module.
 Factory = Callable[["Layer", Any], Any]
 
@@ -94,6 +96,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("formula", "the MACs written out in the course's notation, or None where there are none"),
     Facet("build", "the PyTorch module for a Layer (merge pseudo-ops: their container does the work)", True),
     Facet("reverse", "nn.Module types → the op's arguments (tuple of Reverse)", True),
+    Facet("backward", "per-image backward MACs (input and weight gradients) and other ops, given what is needed"),
 )
 FACET_NAMES = frozenset(f.name for f in FACETS)
 
@@ -132,6 +135,10 @@ class OpDef:
     @property
     def reverse(self) -> tuple[Reverse, ...]:
         return cast("tuple[Reverse, ...]", self.implementation("reverse") or ())
+
+    def backward(self, args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+        """The per-image backward cost of the op (the ``backward`` facet) for what the training step ``needs``."""
+        return cast(BackwardRule, self.facets["backward"])(args, inp, out, needs)
 
     def cost(self, args: Args, inp: Shape, out: Shape) -> Cost:
         """The per-image cost of the op with its formula text (the ``cost`` and ``formula`` facets together)."""

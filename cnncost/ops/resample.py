@@ -233,3 +233,27 @@ define(
     build=build_upsample,
     reverse=(Reverse(_upsample_types, _upsample_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost, product_backward  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "conv_transpose")
+def transpose_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Input gradient: a plain convolution of the output gradient with W, one filter per *input* value — the
+    forward's ``conv_transpose_macs``; weight gradient ``grad_out ⋆ x``: the same product again. Bias gradient:
+    ``C_out·H_out·W_out`` additions."""
+    counted = transpose_cost(args, inp, out)
+    return product_backward(counted.macs, counted.other.get("bias", 0), needs)
+
+
+@implement("backward", "upsample")
+def upsample_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """Each output value's gradient flows back into the input values it read: nearest, one addition per output
+    value (into its source); bilinear, a weighted addition into each of its 4 neighbours, ``4·out``
+    ('interpolation')."""
+    if not needs.input:
+        return backward_cost()
+    return backward_cost(interpolation=interpolation_ops(elements(out), NEIGHBOURS[bool(args["bilinear"])] or 1))

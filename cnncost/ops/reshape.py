@@ -123,3 +123,28 @@ define(
     build=build_crop,
     reverse=(Reverse(_crop_types, _crop_args),),
 )
+
+
+# ---- facet: backward
+from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
+from cnncost.ops.costs import elements, pointwise_ops  # noqa: E402
+from cnncost.ops.registry import implement  # noqa: E402
+
+
+@implement("backward", "flatten")
+def flatten_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The gradient is reshaped back: no arithmetic."""
+    return backward_cost()
+
+
+@implement("backward", "dropout")
+def dropout_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """In a training step dropout is active: the gradient times the mask scaled by ``1/(1 − p)``, one multiply
+    per value ('elementwise')."""
+    return backward_cost(elementwise=pointwise_ops(elements(out)) if needs.input else 0)
+
+
+@implement("backward", "crop")
+def crop_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
+    """The gradient is written into the centre of a zero tensor the input's size: a copy, no arithmetic."""
+    return backward_cost()

@@ -169,12 +169,18 @@ def report_table(
     width: int = 120,
     color: bool = False,
     verified: Verified | None = None,
+    train: bool = False,
     **_: Any,
 ) -> str:
-    """``cnncost table`` as a table; a verification adds its line."""
+    """``cnncost table`` as a table; a verification adds its line; ``train``: the train view."""
     from cnncost.render.table import join, render_report, wrap_line
 
-    text = render_report(report, depth=depth, width=width, color=color)
+    if train:
+        from cnncost.render.train import render_train
+
+        text = render_train(report, depth=depth, width=width, color=color)
+    else:
+        text = render_report(report, depth=depth, width=width, color=color)
     if verified is None:
         return text
     return text + join(wrap_line(verify_line(verified), width, None if verified.ok else "red", color))

@@ -105,6 +105,8 @@ def result_dict(result: BenchResult) -> dict[str, Any]:
         data["launch_floor_us"] = result.launch_floor_us
     if result.layer_coverage is not None:
         data["layer_coverage"] = result.layer_coverage
+    if result.mode != "inference":
+        data["mode"] = result.mode
     if result.layers is not None:
         data["layers"] = [layer_dict(layer) for layer in result.layers]
     return data
@@ -229,6 +231,11 @@ def footer_lines(results: Sequence[BenchResult]) -> list[str]:
             lines.append(f"peak: {peak:g} TFLOP/s dense {precision} — {source}")
     for r in results:
         lines.extend(f"{r.name} batch {r.batch}: {note}" for note in r.notes)
+    if any(r.mode == "train" for r in results):
+        lines.append(
+            "(train): times per training step of the whole batch (forward, loss, backward, optimizer step); "
+            "TFLOP/s from its exact MACs, forward + backward as 'cnncost table --train' counts them"
+        )
     lines.append(
         "times in ms per forward pass of the whole batch: the first call on its own, then median, IQR and min over "
         "repeats after a warm-up; TFLOP/s from the analytic MACs (FLOPs = 2 × MACs); noisy = IQR above 10% of "

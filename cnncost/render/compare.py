@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cnncost.analysis.compare import Cell, Comparison
+from cnncost.analysis.training import Training
 from cnncost.render import SCHEMA_VERSION
 from cnncost.render import numbers as num
 from cnncost.render.formats import csv_text, dumps, md_table, report_dict
@@ -67,6 +68,12 @@ def totals_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
                 num.integer(t.other_ops),
             ]
         )
+    if any(r.training is not None for r in comparison.reports):  # layers chosen to train: what a step costs
+        header += ["trainable", "frozen", "step MACs"]
+        for line, report in zip(rows, comparison.reports, strict=True):
+            tr = report.training
+            step = num.integer(tr.step_macs) if tr is not None and tr.source == "options" else num.NONE
+            line += [num.integer(tr.trainable_params), num.integer(tr.frozen_params), step] if tr else [num.NONE] * 3
     return header, rows
 
 
@@ -97,7 +104,7 @@ def _caption(comparison: Comparison) -> str:
 
 
 #: The order a narrow terminal drops columns of the totals table (``--wide`` shows them all).
-TOTALS_DROP_ORDER = ("other ops", "FLOPs", "× params", "input", "output")
+TOTALS_DROP_ORDER = ("other ops", "FLOPs", "frozen", "× params", "input", "output")
 
 
 def render_compare(comparison: Comparison, *, width: int = 120, color: bool = False, wide: bool = False) -> str:
@@ -192,15 +199,29 @@ def compare_csv(comparison: Comparison) -> str:
     """One line per matched row (the first, ``total``, the whole network): params and MACs of each network,
     empty where a network has no such row."""
     header = ["path", "depth"]
+    trained = [r.training for r in comparison.reports]
+    with_training = any(t is not None for t in trained)
     for name in labels(comparison):
         header += [f"{name}:params", f"{name}:macs"]
+        header += [f"{name}:trainable_params"] if with_training else []
     rows: list[Sequence[Any]] = []
     for row in comparison.rows:
         line: list[Any] = [row.path or "total", row.depth]
-        for cell in row.cells:
+        for cell, training in zip(row.cells, trained, strict=True):
             line += ["", ""] if cell is None else [cell.params, cell.macs]
+            if with_training:
+                line.append(_trainable(training, row.path) if cell is not None else "")
         rows.append(line)
     return csv_text(header, rows)
+
+
+def _trainable(training: Training | None, path: str) -> int | str:
+    """The trainable parameters of a compared row (the whole network for path ``""``); empty without training."""
+    if training is None:
+        return ""
+    if not path:
+        return training.trainable_params
+    return next((r.trainable_params for r in training.rows if r.path == path), "")
 
 
 def compare_markdown(comparison: Comparison) -> str:

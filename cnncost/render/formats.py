@@ -75,7 +75,7 @@ def record_dict(record: Record) -> dict[str, Any]:
 def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
     """The JSON object of one report (see the module docstring)."""
     t = report.totals
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
         "description": report.description,
@@ -96,6 +96,11 @@ def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
         "layers": [record_dict(r) for r in report.collapsed(depth)],
         "unknown_ops": dict(sorted(report.unknown_ops.items())),
     } | ({"aux_heads": list(report.aux_heads)} if report.aux_heads else {})
+    if report.training is not None:
+        from cnncost.render.train import add_to_json
+
+        add_to_json(data, report)
+    return data
 
 
 def _json_value(value: Any) -> Any:
@@ -227,8 +232,12 @@ def report_csv(report: Report, *, depth: int | None = None) -> str:
 
     There is no totals row, so every numeric column sums to the report's totals.
     """
+    from cnncost.render.train import csv_extra
+
+    records = report.collapsed(depth)
+    extra_columns, extra = csv_extra(report, records)
     rows = []
-    for r in report.collapsed(depth):
+    for r, more in zip(records, extra, strict=True):
         rows.append(
             [
                 r.path,
@@ -243,9 +252,10 @@ def report_csv(report: Report, *, depth: int | None = None) -> str:
                 r.other_ops,
                 *(r.other.get(c, 0) for c in OTHER_CATEGORIES),
                 r.formula or "",
+                *more,
             ]
         )
-    return csv_text(CSV_COLUMNS, rows)
+    return csv_text((*CSV_COLUMNS, *extra_columns), rows)
 
 
 # --------------------------------------------------------------------------------------------- Markdown

@@ -348,11 +348,18 @@ def report_layout(report: Report, *, depth: int | None = None, width: int = 120,
         for r in records
     ]
     formula = "formula" if report.batch == 1 else "formula (per image)"
+    if report.training is not None:  # layers were chosen to train or freeze: a trainable column
+        from cnncost.render.train import rows_by_path, trainable_cell
+
+        trained = rows_by_path(report.training)
+        for cells, r in zip(rows, records, strict=True):
+            cells.insert(4, trainable_cell(r, trained[r.path]))
     columns = [
         Column("layer", footer="total"),
         Column("op", footer="", drop=REPORT_DROP_ORDER.index("op")),
         Column("output", "right", num.shape(report.output_shape)),
         Column("params", "right", num.integer(t.params)),
+        *([Column("trainable", "right", num.integer(report.training.trainable_params))] if report.training else []),
         Column("MACs", "right", num.integer(t.macs)),
         Column("% MACs", "right", num.percent(t.macs, t.macs), drop=REPORT_DROP_ORDER.index("% MACs")),
         Column(formula, footer="", flexible=True, min_width=16, drop=REPORT_DROP_ORDER.index("formula")),
@@ -379,6 +386,10 @@ def render_report(
     lines += table.lines
     lines.append("")
     lines += totals_lines(report, color=color)
+    if report.training is not None:
+        from cnncost.render.train import params_lines
+
+        lines += ["", *params_lines(report.training, color=color)]
     if report.unknown_ops:
         listed = ", ".join(f"{name} ×{n:,}" for name, n in sorted(report.unknown_ops.items()))
         lines += wrap_line(f"not costed (operators cnncost has no formula for): {listed}", width, "yellow", color)

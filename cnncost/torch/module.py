@@ -172,7 +172,7 @@ def analyze_module(
             ) from None
     records = observer.records()
     layers = [r for r in records if r.is_layer]
-    return Report(
+    report = Report(
         name=shown_name,
         description=description if description is not None else f"PyTorch module {type(model).__qualname__}",
         input_shape=ir_shape((batch, *dims)),
@@ -182,6 +182,9 @@ def analyze_module(
         source=source,
         unknown_ops=MappingProxyType(dict(observer.unknown)),
     )
+    from cnncost.torch.train import with_requires_grad
+
+    return with_requires_grad(model, report)  # a model that freezes parameters: its trainable column
 
 
 def _stray_tensors(model: nn.Module) -> list[str]:
