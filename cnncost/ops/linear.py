@@ -8,7 +8,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import fmt_shape, input_channels
 from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -66,3 +67,12 @@ define(
     build=build,
     reverse=(Reverse(_types, _args),),
 )
+
+
+# ---- facet: saved
+
+
+@implement("saved", "linear")
+def saved(args: Args, inp: Shape, out: Shape) -> Saved:
+    # addmm's backward reads the input (weight gradient) and the weight (input gradient): in · out weights.
+    return keeps(KEEP_INPUT, new("weight", linear_macs(inp[0], int(args["out"])), "weight", per_image=False))

@@ -14,7 +14,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Reverse, define
+from cnncost.ops.registry import Absent, Args, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, KEEP_OTHER, Saved, keeps
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -101,3 +102,18 @@ for _name, _summary, _cost in (
         build=_NO_MODULE,
         reverse=_NO_REVERSE,
     )
+
+
+# ---- facet: saved
+
+
+@implement("saved", "zero_pad", "add", "concat")
+def saved_nothing(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Slicing, constant padding, addition and concatenation pass the gradient through by shape alone.
+    return keeps()
+
+
+@implement("saved", "multiply")
+def saved_multiply(args: Args, inp: Shape, out: Shape) -> Saved:
+    # x · g(x): mul's backward reads each operand for the other's gradient: the input and the gate (other).
+    return keeps(KEEP_INPUT, KEEP_OTHER)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, lrn_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -105,3 +106,30 @@ define(
     build=build_lrn,
     reverse=(Reverse(_lrn_types, _lrn_args),),
 )
+
+
+# ---- facet: saved
+
+
+@implement("saved", "bn")
+def saved_bn(args: Args, inp: Shape, out: Shape) -> Saved:
+    # native_batch_norm in training keeps its input and the batch's mean and 1/σ per channel (save_mean,
+    # save_invstd: C values each in fp32 whatever the batch), besides γ and the running statistics (kept, not new).
+    c = inp[-1]
+    return keeps(KEEP_INPUT, new("mean", c, "fp32", per_image=False), new("invstd", c, "fp32", per_image=False))
+
+
+@implement("saved", "lrn")
+def saved_lrn(args: Args, inp: Shape, out: Shape) -> Saved:
+    # F.local_response_norm is composite: s = x·x, padded along channels to (C + n − 1)·H·W (avg_pool3d keeps it),
+    # b = mean·α + k (pow keeps it), d = b^β (the division x / d keeps x and d). Kept beyond x: the padded squares
+    # and two input-sized tensors. Scratch: x·x and the pooled mean alive beside the padded copy, C·H·W each.
+    n_h, n_w, c = inp
+    size, plane = int(args["size"]), n_h * n_w
+    return keeps(
+        KEEP_INPUT,
+        new("padded squares", (c + size - 1) * plane),
+        new("base", c * plane),
+        new("denominator", c * plane),
+        scratch=2 * c * plane,
+    )

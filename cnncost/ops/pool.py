@@ -8,7 +8,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import check_window, feature_map, no_formula, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, adaptive_window_total, cost, elements, pointwise_ops, window_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -221,3 +222,25 @@ define(
     build=build_adaptive_avg,
     reverse=(Reverse(_adaptive_avg_types, _adaptive_args),),
 )
+
+
+# ---- facet: saved
+
+
+@implement("saved", "maxpool", "global_maxpool")
+def saved_max(args: Args, inp: Shape, out: Shape) -> Saved:
+    # max_pool2d_with_indices (adaptive_max_pool2d) keeps its input and, per output value, the int64 index of
+    # the maximum: as many indices as output values.
+    return keeps(KEEP_INPUT, new("indices", elements(out), "int64"))
+
+
+@implement("saved", "avgpool", "adaptive_avgpool")
+def saved_avg(args: Args, inp: Shape, out: Shape) -> Saved:
+    # avg_pool2d_backward(grad, self, …) and _adaptive_avg_pool2d_backward(grad, self) are handed the input.
+    return keeps(KEEP_INPUT)
+
+
+@implement("saved", "global_avgpool")
+def saved_global_avg(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Adaptive average pooling to 1×1 is a mean over H and W: its backward needs the input's size only.
+    return keeps()

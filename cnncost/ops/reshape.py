@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnncost.ir import Shape
 from cnncost.ops.common import flat_shape, no_formula, same_shape
-from cnncost.ops.costs import Cost, cost
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.costs import Cost, cost, elements
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -75,3 +76,19 @@ define(
     build=build_dropout,
     reverse=(Reverse(_dropout_types, _dropout_args),),
 )
+
+
+# ---- facet: saved
+
+
+@implement("saved", "flatten")
+def saved_flatten(args: Args, inp: Shape, out: Shape) -> Saved:
+    # A view of its (contiguous) input: no new bytes, nothing kept.
+    return keeps(alias=True)
+
+
+@implement("saved", "dropout")
+def saved_dropout(args: Args, inp: Shape, out: Shape) -> Saved:
+    # In training: a mask of the input's size (bool on CUDA; on the CPU the scaled noise input · noise keeps);
+    # at inference the identity (its input, no new bytes).
+    return keeps(new("mask", elements(inp), "mask"), alias_eval=True)
