@@ -340,6 +340,7 @@ def _inference(network: ir.Network, batch: int, size: _Bytes) -> tuple[int, list
             nbytes[v] = n * size.act * batch
     last = dict(p.last)
     last[storage[x]] = last[storage[out]] = len(steps)  # the caller holds its input and gets the output
+    ends = _ends(last, len(steps))
     copies = 0
     live = nbytes[x]
     peak = live
@@ -350,13 +351,22 @@ def _inference(network: ir.Network, batch: int, size: _Bytes) -> tuple[int, list
             live += nbytes[s.output]
         if size.mixed:  # autocast's cached low-precision weight copies stay until the pass ends
             copies += sum(size.of(k, batch) for k in s.saved.kept if k.dtype == "weight")
-        peak = max(peak, live + copies + s.saved.scratch * size.act * batch)
-        for st in [st for st, end in last.items() if end == i]:
+        peak = max(peak, live + copies + sum(size.of(k, batch) for k in s.saved.scratch_eval))
+        for st in ends[i]:
             live -= nbytes[st]
         if own and last[s.output] < i:  # nothing reads it
             live -= nbytes[s.output]
         rows.append(LayerMemory(s.layer.path, s.layer.op, nbytes[s.output] if own else 0, 0, s.params, False))
     return peak, rows
+
+
+def _ends(last: Mapping[int, int], n: int) -> list[list[int]]:
+    """The storages whose last reader is each step."""
+    ends: list[list[int]] = [[] for _ in range(n + 1)]
+    for st, end in last.items():
+        if 0 <= end < n:
+            ends[end].append(st)
+    return ends
 
 
 class _Training:
@@ -428,6 +438,7 @@ class _Training:
 
         weights = sum(s.params for s in steps) * 4
         # ---- forward
+        ends = _ends(last, n)
         live = nbytes[storage[self.x]]
         alive = {storage[self.x]}
         forward_peak = live
@@ -437,10 +448,11 @@ class _Training:
                 alive.add(st)
                 live += nbytes[st]
             live += kept_new[i] if records[i] else 0
-            forward_peak = max(forward_peak, live + s.saved.scratch * self.size.act * self.batch)
-            for v in [v for v in alive if last[v] <= i and not keepers[v] and v not in held]:
-                alive.discard(v)
-                live -= nbytes[v]
+            forward_peak = max(forward_peak, live + sum(self.size.of(k, self.batch) for k in s.saved.scratch))
+            for v in [st, *ends[i]]:
+                if v in alive and last[v] <= i and not keepers[v] and v not in held:
+                    alive.discard(v)
+                    live -= nbytes[v]
         # the loss: cross-entropy keeps its log-softmax (the output's size) on a vector output
         loss = self._bytes(self.out) if len(steps[-1].layer.out_shape) == 1 else 0
         live += loss

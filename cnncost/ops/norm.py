@@ -123,13 +123,16 @@ def saved_bn(args: Args, inp: Shape, out: Shape) -> Saved:
 def saved_lrn(args: Args, inp: Shape, out: Shape) -> Saved:
     # F.local_response_norm is composite: s = x·x, padded along channels to (C + n − 1)·H·W (avg_pool3d keeps it),
     # b = mean·α + k (pow keeps it), d = b^β (the division x / d keeps x and d). Kept beyond x: the padded squares
-    # and two input-sized tensors. Scratch: x·x and the pooled mean alive beside the padded copy, C·H·W each.
+    # and two input-sized tensors. Scratch in training: the pooled mean and mean·α (C·H·W each) alive at once;
+    # at inference, where nothing is kept, the padded squares beside the pooled mean.
     n_h, n_w, c = inp
     size, plane = int(args["size"]), n_h * n_w
+    padded = (c + size - 1) * plane
     return keeps(
         KEEP_INPUT,
-        new("padded squares", (c + size - 1) * plane),
+        new("padded squares", padded),
         new("base", c * plane),
         new("denominator", c * plane),
-        scratch=2 * c * plane,
+        scratch=(new("mean", 2 * c * plane),),
+        scratch_eval=(new("padded squares and mean", padded + c * plane),),
     )

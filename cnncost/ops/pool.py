@@ -230,8 +230,10 @@ define(
 @implement("saved", "maxpool", "global_maxpool")
 def saved_max(args: Args, inp: Shape, out: Shape) -> Saved:
     # max_pool2d_with_indices (adaptive_max_pool2d) keeps its input and, per output value, the int64 index of
-    # the maximum: as many indices as output values.
-    return keeps(KEEP_INPUT, new("indices", elements(out), "int64"))
+    # the maximum: as many indices as output values. Without autograd it still goes through
+    # max_pool2d_with_indices (adaptive_max_pool2d): the indices are made and dropped.
+    indices = new("indices", elements(out), "int64")
+    return keeps(KEEP_INPUT, indices, scratch_eval=(indices,))
 
 
 @implement("saved", "avgpool", "adaptive_avgpool")

@@ -45,14 +45,15 @@ class Kept(NamedTuple):
 class Saved(NamedTuple):
     """An op's memory behaviour in one training step: the tensors it keeps for backward (``kept``); whether its
     output is the input itself or a view of it (``alias``: no new bytes; ``alias_eval`` the same at inference,
-    where dropout and stochastic depth are the identity); and ``scratch``, the most values (per image, the
-    activations' dtype) its forward holds at once besides its input, output and kept tensors (freed before it
-    returns)."""
+    where dropout and stochastic depth are the identity); and ``scratch``, the most its forward holds at once
+    besides its input, output and kept tensors, freed before it returns (``scratch_eval`` the same at inference,
+    where nothing is kept: max-pooling's indices are made and dropped)."""
 
     kept: tuple[Kept, ...] = ()
     alias: bool = False
     alias_eval: bool = False
-    scratch: int = 0
+    scratch: tuple[Kept, ...] = ()
+    scratch_eval: tuple[Kept, ...] = ()
 
 
 def new(what: str, elements: int, dtype: str = "activation", *, per_image: bool = True) -> Kept:
@@ -62,9 +63,21 @@ def new(what: str, elements: int, dtype: str = "activation", *, per_image: bool 
     return Kept(what, elements, dtype, per_image)
 
 
-def keeps(*kept: Kept, alias: bool = False, alias_eval: bool | None = None, scratch: int = 0) -> Saved:
-    """A ``Saved`` record; ``alias_eval`` defaults to ``alias``."""
-    return Saved(tuple(kept), alias, alias if alias_eval is None else alias_eval, scratch)
+def keeps(
+    *kept: Kept,
+    alias: bool = False,
+    alias_eval: bool | None = None,
+    scratch: tuple[Kept, ...] = (),
+    scratch_eval: tuple[Kept, ...] | None = None,
+) -> Saved:
+    """A ``Saved`` record; ``alias_eval`` defaults to ``alias``, ``scratch_eval`` to ``scratch``."""
+    return Saved(
+        tuple(kept),
+        alias,
+        alias if alias_eval is None else alias_eval,
+        scratch,
+        scratch if scratch_eval is None else scratch_eval,
+    )
 
 
 #: The op's input or output, kept: no new bytes, a longer life.

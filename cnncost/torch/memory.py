@@ -105,16 +105,33 @@ def _loss(out: torch.Tensor) -> torch.Tensor:
     return out.mean()
 
 
-def measure_inference(network: Network, *, batch: int = 1, device: Any = "meta") -> Measured:
-    """Live bytes over one forward pass in eval mode without autograd: ``held`` is the input batch (the weights
-    are not counted here: the inference peak is of activations)."""
+_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _autocast(dtype: str, device: Any) -> Any:
+    """Autocast to ``dtype`` (bf16, fp16) on ``device``'s type, or a null context for fp32. The meta device has
+    no autocast: a mixed-precision measurement needs real tensors (the CPU)."""
+    import contextlib
+
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    kind = torch.device(device).type
+    if kind == "meta":
+        raise ValueError("autocast needs real tensors: measure mixed precision on the CPU (or CUDA)")
+    return torch.autocast(kind, dtype=_AUTOCAST[dtype])
+
+
+def measure_inference(network: Network, *, batch: int = 1, device: Any = "meta", dtype: str = "fp32") -> Measured:
+    """Live bytes over one forward pass in eval mode without autograd (under autocast for ``dtype`` bf16 or
+    fp16): ``held`` is the input batch (the weights are not counted here: the inference peak is of
+    activations)."""
     from cnncost.torch.build import build_module
 
     model = build_module(network, device=device).eval()
     x = _input(network, batch, device)
     tracker = LiveBytes()
     tracker.hold([x, *model.parameters(), *model.buffers()])
-    with torch.no_grad(), tracker:
+    with torch.no_grad(), tracker, _autocast(dtype, device):
         tracker.phase("forward")
         out = model(x)
     del out
@@ -143,11 +160,14 @@ def measure_training(
     device: Any = "meta",
     foreach: bool | None = None,
     trainable: Any = None,
+    dtype: str = "fp32",
 ) -> Measured:
     """Live bytes over one training step (forward in training mode, loss, backward, optimizer step), after one
-    untracked warm-up step made the optimizer's state: ``held`` is the weights, buffers, optimizer state and input
-    batch; gradients are set to None before the step, as ``zero_grad()`` does. ``trainable`` (a predicate on a
-    parameter's name) freezes the others (``requires_grad=False``)."""
+    untracked warm-up step made the optimizer's state (plain SGD keeps none: no warm-up). ``held`` is the
+    weights, buffers, optimizer state and input batch; gradients are set to None before the step, as
+    ``zero_grad()`` does. ``trainable`` (a predicate on a parameter's name) freezes the others
+    (``requires_grad=False``). ``dtype`` bf16 or fp16: the forward and loss under autocast (mixed precision:
+    the weights, gradients and optimizer state stay fp32)."""
     from cnncost.torch.build import build_module
 
     model = build_module(network, device=device).train()
@@ -161,8 +181,9 @@ def measure_training(
         opt.zero_grad(set_to_none=True)
         if tracker is not None:
             tracker.phase("forward")
-        out = model(x)
-        loss = _loss(out)
+        with _autocast(dtype, device):
+            out = model(x)
+            loss = _loss(out)
         if tracker is not None:
             tracker.phase("backward")
         loss.backward()  # type: ignore[no-untyped-call,unused-ignore]
@@ -171,8 +192,9 @@ def measure_training(
             tracker.phase("step")
         opt.step()
 
-    step(None)
-    opt.zero_grad(set_to_none=True)
+    if optimizer != "sgd":  # a warm-up step makes the optimizer's state (plain SGD keeps none)
+        step(None)
+        opt.zero_grad(set_to_none=True)
     state = [t for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
     before = [x, *model.parameters(), *model.buffers(), *state]
     held = storage_bytes(before)
