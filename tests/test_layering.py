@@ -37,6 +37,7 @@ LAYERS: tuple[str, ...] = (
     "api",
     "cnncost",
     "render",
+    "memview",
     "cliparams",
     "cli",
     "__main__",

@@ -44,6 +44,7 @@ from the inputs, nothing else needs to change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -51,6 +52,7 @@ from typing import Any
 
 from cnncost import ir
 from cnncost.errors import UsageError
+from cnncost.limits import MAX_BATCH
 from cnncost.ops import elements, get_op
 from cnncost.ops.saved import INPUT, OTHER, OUTPUT, Kept, Saved
 
@@ -224,6 +226,7 @@ class MemoryReport:
     gradients: int
     optimizer_state: int
     saved: int
+    saved_input: int  # the part of ``saved`` that is the input batch (kept by the first layer)
     autocast_copies: int
     training_peak: int
     phase_peaks: Mapping[str, int]
@@ -323,6 +326,7 @@ def memory(
         gradients=training.trainable_params * 4,
         optimizer_state=training.trainable_params * 4 * OPTIMIZER_STATE[optimizer],
         saved=sum(training.saved_by_step.values()) + training.saved_input,
+        saved_input=training.saved_input,
         autocast_copies=training.copies,
         training_peak=max(phases.values()),
         phase_peaks=MappingProxyType(phases),
@@ -530,3 +534,75 @@ class _Training:
         if s.layer.op in ("layer_scale", "multiply"):
             return self._bytes(s.inputs[0])
         return 0
+
+
+# ------------------------------------------------------------------------------------------- will it fit
+
+#: Memory of the devices in the bench peaks table (``cnncost.bench.peaks``), by its row names, in GiB: the
+#: datasheets' "GB" of GPU memory are binary (an 80 GB A100 reports 81,920 MiB). A V100 is taken as its 16 GB
+#: card (give ``--device-memory 32GiB`` for the 32 GB one).
+DEVICE_MEMORY_GIB: dict[str, int] = {
+    "NVIDIA H100 NVL": 94,
+    "NVIDIA H100 PCIe": 80,
+    "NVIDIA H100 SXM": 80,
+    "NVIDIA H200 NVL": 141,
+    "NVIDIA H200 SXM": 141,
+    "NVIDIA A100 80GB PCIe": 80,
+    "NVIDIA A100 80GB SXM": 80,
+    "NVIDIA A100 40GB": 40,
+    "NVIDIA L40S": 48,
+    "NVIDIA L4": 24,
+    "NVIDIA A10": 24,
+    "NVIDIA T4": 16,
+    "NVIDIA V100 PCIe": 16,
+    "NVIDIA V100 SXM2": 16,
+    "NVIDIA GeForce RTX 4090": 24,
+}
+
+_UNITS = {
+    "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+_SIZE_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def parse_bytes(text: str) -> int | None:
+    """``24GiB``, ``80 GB``, ``512MiB``, ``1.5TiB`` → bytes (GB = 10⁹, GiB = 2³⁰); None when ``text`` is not a
+    number with a unit; a UsageError for a unit it does not know or a size that is not positive."""
+    found = _SIZE_TEXT.match(text)
+    if found is None:
+        if re.match(r"^\s*[-+]?\d", text):
+            raise UsageError(
+                f"--device-memory '{text}' is not a size", hint="give a positive number and a unit, e.g. 24GiB or 80GB"
+            )
+        return None
+    number, unit = float(found.group(1)), found.group(2).lower()
+    if unit not in _UNITS:
+        raise UsageError(
+            f"--device-memory '{text}': no unit '{found.group(2)}'", hint="use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
+        )
+    nbytes = int(number * _UNITS[unit])
+    if nbytes <= 0:
+        raise UsageError(f"--device-memory '{text}' is not a positive size", hint="e.g. 24GiB")
+    return nbytes
+
+
+def largest_batch(network: ir.Network, budget: int, *, train: bool, **options: Any) -> int | None:
+    """The largest batch (up to ``MAX_BATCH``) whose peak fits in ``budget`` bytes — a training step's with
+    ``train``, else the weights and the inference peak — or None when batch 1 does not fit. Bytes grow with the
+    batch, so a binary search: at most about 20 evaluations of the model."""
+
+    def needs(batch: int) -> int:
+        m = memory(network, batch=batch, **options)
+        return m.training_peak if train else m.weights + m.inference_peak
+
+    if needs(1) > budget:
+        return None
+    low, high = 1, MAX_BATCH
+    if needs(high) <= budget:
+        return high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if needs(mid) <= budget else (low, mid)
+    return low
