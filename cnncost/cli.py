@@ -446,7 +446,7 @@ def table(
     if memory or device_memory is not None or optimizer is not None or dtype is not None:
         from cnncost.memview import memory_view
 
-        view = memory_view(spec, module, report, options, batch, memory, train, optimizer, dtype, device_memory)
+        view = memory_view(spec, module, report, options, batch, memory, train, optimizer, dtype, device_memory, depth)
         show(lambda o: render.render("memory", view, fmt.value, wide=wide, depth=depth, verified=verified, **o),
              fmt.value)
         return

@@ -51,11 +51,14 @@ def memory_view(
     optimizer: str | None,
     dtype: str | None,
     device: str | None,
+    depth: int | None = None,
 ) -> MemoryView:
     """The memory figures of ``spec`` as the table's options ask for them."""
     from cnncost import api
     from cnncost.analysis.memory import largest_batch
 
+    if table and depth is not None:
+        raise UsageError("--memory lists every layer: it cannot fold them to a depth", hint="remove --depth")
     if module is not None:
         raise UsageError("--memory models a spec's layers", hint="give a bundled network or a spec file")
     if optimizer is not None and not train:

@@ -134,6 +134,7 @@ def test_csv_columns_sum_to_the_totals() -> None:
         (("--optimizer", "adam"), "--optimizer sets a training step's memory"),
         (("--memory", "--train", "--optimizer", "lbfgs"), "--optimizer 'lbfgs' is not one of"),
         (("--memory", "--dtype", "fp8"), "--dtype 'fp8' is not one of fp32, bf16, fp16"),
+        (("--memory", "--depth", "1"), "--memory lists every layer"),
     ],
 )
 def test_bad_memory_options_are_one_line(args: tuple[str, ...], message: str) -> None:

@@ -149,6 +149,11 @@ def memory_table(view: MemoryView, *, width: int = 120, color: bool = False, **o
         else "activations: a layer's output for the batch (none for a view of its input)"
     )
     lines += [""] + [styled(x, "dim", color) for x in wrap_line(notes, width)]
+    verified = options.get("verified")
+    if verified is not None:
+        from cnncost.render import verify_line
+
+        lines += wrap_line(verify_line(verified), width, None if verified.ok else "red", color)
     line = fit_line(view)
     if line:
         lines += wrap_line(line, width, None if view.needed <= (view.fit.nbytes if view.fit else 0) else "red",
