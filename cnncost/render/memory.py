@@ -83,7 +83,7 @@ def summary_rows(view: MemoryView) -> list[list[str]]:
         ["input", num.integer(m.input), num.size(m.input), f"the batch of {m.batch}, {m.dtype}"],
         ["activations", num.integer(m.activations), num.size(m.activations), "every layer's output, summed"],
         ["inference peak", num.integer(m.inference_peak), num.size(m.inference_peak),
-         "live activations at once (eval)" + (", autocast copies in" if m.mixed_precision else "")],
+         "live activations at once (eval)" + (", with autocast copies" if m.mixed_precision else "")],
     ]
     if view.train:
         rows += [
