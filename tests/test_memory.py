@@ -121,7 +121,9 @@ def test_layernorm_statistics_per_position() -> None:
 
 
 def test_linear_and_pointwise_weights() -> None:
-    assert new(saved("linear", {"out": 10, "bias": True}, (512,))) == {"weight": (5120, "weight", False)}
+    s = saved("linear", {"out": 10, "bias": True}, (512,))
+    assert new(s) == {"weight": (5120, "weight", False)}
+    assert [k.if_trained for k in s.kept if k.what == INPUT] == [True]  # addmm keeps mat1 for the weight only
     assert new(saved("pointwise_linear", {"out": 384, "bias": True}, (7, 7, 96)))["weight"][0] == 96 * 384
     assert kept(saved("layer_scale", {}, (7, 7, 96))) == {INPUT}
 
@@ -210,6 +212,16 @@ def test_frozen_prefix_keeps_nothing_and_trains_nothing() -> None:
     assert [r.path for r in head.layers if r.trainable] == ["output"]
     every = memory(net, batch=2, trainable=lambda path: True)
     assert every.trainable_params == 61_706
+    # fc1 frozen between trained layers: it records (its input needs a gradient) but keeps no input — only the
+    # weight, for the input's gradient — so p2's output (through flatten's view: 400 × 2 × 4 = 3,200), kept by
+    # no one else, is not kept
+    middle = memory(net, batch=2, trainable=lambda path: path != "fc1")
+    assert saved_of(middle, "p2") == 0
+    assert every.saved - middle.saved == 3_200
+
+
+def saved_of(report: object, path: str) -> int:
+    return next(r.saved for r in report.layers if r.path == path)  # type: ignore[attr-defined]
 
 
 def test_residual_keeps_its_input_until_the_addition() -> None:

@@ -77,6 +77,18 @@ def test_mixed_precision_within_ten_percent(name: str) -> None:
     assert relative(model.training_peak, training.peak) <= BOUND
 
 
+def test_frozen_middle_within_ten_percent() -> None:
+    # A frozen layer between trained ones records (its input needs a gradient): conv and batch norm keep their
+    # input all the same, a linear layer only its weight.
+    net = api.resolve("vgg11-bn", size=64)
+    frozen = {"block2.convs.0.conv", "block2.convs.0.bn", "fc2"}
+    model = memory(net, batch=BATCH, optimizer="sgd", device="cpu", trainable=lambda path: path not in frozen)
+    measured = measure_training(
+        net, batch=BATCH, optimizer="sgd", trainable=lambda n: n.rsplit(".", 1)[0] not in frozen
+    )
+    assert relative(model.training_peak, measured.peak) <= BOUND, (model.phase_peaks, measured)
+
+
 def test_frozen_base_within_ten_percent() -> None:
     net = api.resolve("mobilenet-v2")
     head = {"fc"}  # the new classifier: train the head only

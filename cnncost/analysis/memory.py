@@ -418,7 +418,7 @@ class _Training:
         for i, s in enumerate(steps):
             if not records[i]:
                 continue
-            for k in s.saved.kept:
+            for k in self._kept(i):
                 if k.what in (INPUT, OUTPUT, OTHER):
                     v = {INPUT: s.inputs[0], OUTPUT: s.output, OTHER: s.inputs[-1]}[k.what]
                     keepers[storage[v]] += 1
@@ -505,7 +505,7 @@ class _Training:
                 if not grad_refs[g_out]:
                     live -= grad_bytes.pop(g_out, 0)
             live -= kept_new[i]
-            for k in s.saved.kept:
+            for k in self._kept(i):
                 if k.what in (INPUT, OUTPUT, OTHER):
                     v = {INPUT: s.inputs[0], OUTPUT: s.output, OTHER: s.inputs[-1]}[k.what]
                     st = storage[v]
@@ -527,6 +527,10 @@ class _Training:
             "backward": base + backward_peak,
             "step": step_peak,
         }
+
+    def _kept(self, i: int) -> list[Kept]:
+        """What step ``i`` keeps, given whether its weights train."""
+        return [k for k in self.steps[i].saved.kept if self.trains[i] or not k.if_trained]
 
     def _backward_scratch(self, s: Step) -> int:
         """Tensors a step's backward makes and drops at once: a product's weight gradient is the full-size

@@ -15,7 +15,7 @@ from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, fmt_shape, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, linear_macs, pointwise_ops
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
-from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
+from cnncost.ops.saved import KEEP_INPUT, KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -211,4 +211,4 @@ def saved_pointwise(args: Args, inp: Shape, out: Shape) -> Saved:
     # are a view of the input when it is laid out channels-last (as ConvNeXt's layer norm leaves it); cnncost
     # does not track layouts, so a pointwise_linear straight after an NCHW producer (where PyTorch keeps a
     # channels-last copy) is under-counted by one input.
-    return keeps(KEEP_INPUT, new("weight", inp[2] * int(out[2]), "weight", per_image=False))
+    return keeps(KEEP_INPUT_IF_TRAINED, new("weight", inp[2] * int(out[2]), "weight", per_image=False))

@@ -9,7 +9,7 @@ from cnncost.ir import Shape
 from cnncost.ops.common import fmt_shape, input_channels
 from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
-from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
+from cnncost.ops.saved import KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -74,5 +74,6 @@ define(
 
 @implement("saved", "linear")
 def saved(args: Args, inp: Shape, out: Shape) -> Saved:
-    # addmm's backward reads the input (weight gradient) and the weight (input gradient): in · out weights.
-    return keeps(KEEP_INPUT, new("weight", linear_macs(inp[0], int(args["out"])), "weight", per_image=False))
+    # addmm's backward reads the input (weight gradient: kept only when the weight trains) and the weight (input
+    # gradient): in · out weights.
+    return keeps(KEEP_INPUT_IF_TRAINED, new("weight", linear_macs(inp[0], int(args["out"])), "weight", per_image=False))

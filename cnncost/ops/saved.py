@@ -35,6 +35,9 @@ class Kept(NamedTuple):
     elements: int = 0
     dtype: str = "activation"
     per_image: bool = True
+    #: kept only when the op's own weights train (a matrix product keeps its input for the weight's gradient
+    #: alone: addmm/mm save ``mat1`` only when ``mat2`` requires grad)
+    if_trained: bool = False
 
     @property
     def new(self) -> bool:
@@ -84,3 +87,5 @@ def keeps(
 KEEP_INPUT = Kept(INPUT)
 KEEP_OUTPUT = Kept(OUTPUT)
 KEEP_OTHER = Kept(OTHER)
+#: The input, kept only when the op's weights train (linear layers).
+KEEP_INPUT_IF_TRAINED = Kept(INPUT, if_trained=True)
