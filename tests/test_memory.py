@@ -192,6 +192,7 @@ def test_mixed_precision_halves_activations_not_weights() -> None:
     # autocast's bf16 copies of the conv and linear weights (bias excluded):
     # 150 + 2,400 + 48,000 + 10,080 + 840 = 61,470 values × 2 bytes
     assert half.autocast_copies == 61_470 * 2 and full.autocast_copies == 0
+    assert half.weights_by_dtype == {"fp32": 246_824, "bf16": 122_940} and full.weights_by_dtype == {"fp32": 246_824}
 
 
 def test_adam_step_temporaries_foreach_or_per_tensor() -> None:

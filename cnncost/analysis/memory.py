@@ -209,7 +209,8 @@ class LayerMemory:
 
 @dataclass(frozen=True)
 class MemoryReport:
-    """The memory figures of one network at one batch and dtype (bytes throughout)."""
+    """The memory figures of one network at one batch and dtype (bytes throughout). ``weights_by_dtype``: the
+    fp32 parameters and, under autocast, the low-precision copies of the conv and linear weights."""
 
     name: str
     batch: int
@@ -318,7 +319,7 @@ def memory(
         device=device,
         layers=layers,
         weights=weights,
-        weights_by_dtype=MappingProxyType({"fp32": weights}),
+        weights_by_dtype=MappingProxyType(_weights_by_dtype(training.steps, weights, size, dtype)),
         trainable_params=training.trainable_params,
         input=training.input_bytes,
         activations=sum(lm.activation for lm in layers_eval),
@@ -331,6 +332,15 @@ def memory(
         training_peak=max(phases.values()),
         phase_peaks=MappingProxyType(phases),
     )
+
+
+def _weights_by_dtype(steps: list[Step], weights: int, size: _Bytes, dtype: str) -> dict[str, int]:
+    """The weights' bytes by dtype: the fp32 parameters and, under autocast, the low-precision copies of every
+    conv and linear weight (cached by autocast for the pass)."""
+    by_dtype = {"fp32": weights}
+    if size.mixed:
+        by_dtype[dtype] = sum(size.of(k, 1) for s in steps for k in s.saved.kept if k.dtype == "weight")
+    return by_dtype
 
 
 def _inference(network: ir.Network, batch: int, size: _Bytes) -> tuple[int, list[LayerMemory]]:

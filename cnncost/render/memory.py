@@ -80,6 +80,11 @@ def summary_rows(view: MemoryView) -> list[list[str]]:
     m = view.memory
     rows = [
         ["weights", num.integer(m.weights), num.size(m.weights), f"{num.integer(m.weights // 4)} params in fp32"],
+        *(
+            [f"  {dtype} copies", num.integer(n), num.size(n), "autocast's conv/linear weights"]
+            for dtype, n in m.weights_by_dtype.items()
+            if dtype != "fp32"
+        ),
         ["input", num.integer(m.input), num.size(m.input), f"the batch of {m.batch}, {m.dtype}"],
         ["activations", num.integer(m.activations), num.size(m.activations), "every layer's output, summed"],
         ["inference peak", num.integer(m.inference_peak), num.size(m.inference_peak),
@@ -92,9 +97,6 @@ def summary_rows(view: MemoryView) -> list[list[str]]:
             ["optimizer state", num.integer(m.optimizer_state), num.size(m.optimizer_state), m.optimizer],
             ["saved for backward", num.integer(m.saved), num.size(m.saved), "activations kept by the ops"],
         ]
-        if m.mixed_precision:
-            rows.append(["autocast copies", num.integer(m.autocast_copies), num.size(m.autocast_copies),
-                         f"{m.dtype} conv/linear weights"])
         rows.append(["training peak", num.integer(m.training_peak), num.size(m.training_peak),
                      f"live at once, in the {m.peak_phase}"])
     return rows
