@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cac
 
     from cnncost.analysis.check import CheckReport
     from cnncost.analysis.compare import Comparison
+    from cnncost.analysis.memory import MemoryReport, Trainable
     from cnncost.analysis.records import Report, Summary
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
     from cnncost.torch.verify import VerifyResult
@@ -150,6 +151,32 @@ def analyze_module(
     if isinstance(model, str):
         return analyze_target(model, input_shape, batch=batch, name=name, **options)
     return analyze_torch_module(model, input_shape, batch=batch, name=name, **options)
+
+
+def memory(
+    spec: Spec,
+    *,
+    size: Size = None,
+    batch: int = 1,
+    variables: Mapping[str, Any] | None = None,
+    dtype: str = "fp32",
+    optimizer: str = "adam",
+    trainable: Trainable = None,
+    device: str = "cuda",
+) -> MemoryReport:
+    """Bytes a network needs (no torch): weights, activations per layer, the peak of live activations over an
+    eval forward pass, and a training step's gradients, optimizer state (``sgd``, ``momentum``, ``adam``,
+    ``adamw``), activations kept for backward and peak. ``dtype`` bf16 / fp16 is mixed precision (fp32 master
+    weights); ``trainable``: None (all), a set of layer paths or a predicate on a layer's path; ``device``:
+    ``cuda`` or ``cpu`` (dropout's mask, the optimizer's default). See ``cnncost.analysis.memory``."""
+    from cnncost.analysis.engine import analyze_network
+    from cnncost.analysis.memory import memory as network_memory
+
+    network = resolve(spec, size=size, variables=variables)
+    analyze_network(network, batch=batch)  # the batch checked as everywhere else
+    return network_memory(
+        network, batch=batch, dtype=dtype, optimizer=optimizer, trainable=trainable, device=device
+    )
 
 
 def library_summaries(pattern: str | None = None) -> list[Summary]:

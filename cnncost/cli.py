@@ -335,6 +335,25 @@ def table(
     train_from: TrainFromOption = None,
     bn: BnOption = "train",
     train: TrainOption = False,
+    memory: Annotated[
+        bool, typer.Option("--memory", help="bytes per layer and a memory summary (weights, activations, peaks)")
+    ] = False,
+    optimizer: Annotated[
+        str | None,
+        typer.Option("--optimizer", metavar="NAME", help="with --train: sgd, momentum, adam or adamw (default adam)",
+                     show_default=False),
+    ] = None,
+    dtype: Annotated[
+        str | None,
+        typer.Option("--dtype", metavar="DTYPE", help="fp32, or bf16/fp16 mixed precision (fp32 master weights)",
+                     show_default=False),
+    ] = None,
+    device_memory: Annotated[
+        str | None,
+        typer.Option("--device-memory", metavar="SIZE|DEVICE",
+                     help="say whether it fits: 24GiB, 80GB, or a device (H100, A100 40GB, RTX 4090)",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
@@ -360,6 +379,19 @@ def table(
     verified = None
     if verify and spec is not None:
         verified = api.verify(spec, batch=batch, fvcore=fvcore, **options).check()
+    if memory or device_memory is not None or optimizer is not None or dtype is not None:
+        from cnncost.memview import memory_view
+
+        if aux:
+            raise UsageError(
+                "--memory models the network as built for inference and training, without its aux heads",
+                hint="remove --aux",
+            )
+
+        view = memory_view(spec, module, report, options, batch, memory, train, optimizer, dtype, device_memory, depth)
+        show(lambda o: render.render("memory", view, fmt.value, wide=wide, depth=depth, verified=verified, **o),
+             fmt.value)
+        return
     show(
         lambda o: render.render(
             "report", report, fmt.value, wide=wide, depth=depth, verified=verified, train=train, **o

@@ -34,6 +34,8 @@ CALLS: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], bool
                 False),
     "check": (api.check, ("lenet5",), {}, False),
     "library_summaries": (api.library_summaries, (None,), {}, False),
+    "memory": (api.memory, ("lenet5",), {"size": None, "batch": 1, "variables": None, "dtype": "fp32",
+                                         "optimizer": "adam", "trainable": None, "device": "cuda"}, False),
     "library_entries": (api.library_entries, (None,), {}, False),
     "spec_source": (api.spec_source, ("lenet5",), {}, False),
     "build": (api.build, ("lenet5",), {"size": None, "variables": None, "device": "meta"}, True),

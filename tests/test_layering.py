@@ -38,6 +38,7 @@ LAYERS: tuple[str, ...] = (
     "cnncost",
     "render",
     "console",
+    "memview",
     "cliparams",
     "cli_train",
     "cli",

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, KEEP_OUTPUT, Saved, keeps
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -103,7 +104,6 @@ for _name, (_summary, _fields, _class, _make, _args) in ACTIVATIONS.items():
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", *ACTIVATIONS)
@@ -112,3 +112,20 @@ def activation_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Bac
     one per value (neither counts the arithmetic inside the function or its derivative). No parameters: nothing
     without the input gradient."""
     return backward_cost(activation=pointwise_ops(elements(out)) if needs.input else 0)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "relu", "tanh", "sigmoid", "softmax")
+def saved_output(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Their derivative is a function of the result: threshold_backward(grad, result), grad·(1 − y²), grad·y(1 − y),
+    # softmax's y·(grad − Σ grad·y). In place (ReLU(inplace=True)) the result is the input's storage: still one.
+    return keeps(KEEP_OUTPUT)
+
+
+@implement("saved", "relu6", "leaky_relu", "silu", "hardswish", "hardsigmoid", "gelu")
+def saved_input(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Their derivative reads the input: hardtanh_backward(grad, self), leaky_relu_backward(grad, self),
+    # silu_backward, hardswish_backward, hardsigmoid_backward, gelu_backward(grad, self).
+    return keeps(KEEP_INPUT)

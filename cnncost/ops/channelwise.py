@@ -14,7 +14,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, fmt_shape, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, linear_macs, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -188,7 +189,6 @@ define(
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost, normalization_backward, product_backward  # noqa: E402  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "pointwise_linear")
@@ -213,3 +213,29 @@ def layer_scale_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Ba
     and an add, 2 per value ('elementwise')."""
     n = elements(out)
     return backward_cost(elementwise=(n if needs.input else 0) + (2 * n if needs.weights else 0))
+
+
+# ---- facet: saved
+
+
+@implement("saved", "layernorm")
+def saved_layernorm(args: Args, inp: Shape, out: Shape) -> Saved:
+    # native_layer_norm keeps its input and, per normalized row (each position of a map, or the one vector),
+    # the mean and 1/σ in fp32: H·W values each per image on a map, 1 on a vector.
+    rows = inp[0] * inp[1] if len(inp) == 3 else 1
+    return keeps(KEEP_INPUT, new("mean", rows, "fp32"), new("rstd", rows, "fp32"))
+
+
+@implement("saved", "layer_scale")
+def saved_layer_scale(args: Args, inp: Shape, out: Shape) -> Saved:
+    # γ · x: mul's backward reads x for γ's gradient (and γ, a parameter, for x's).
+    return keeps(KEEP_INPUT)
+
+
+@implement("saved", "pointwise_linear")
+def saved_pointwise(args: Args, inp: Shape, out: Shape) -> Saved:
+    # The matrix product's backward reads the input as (N·H·W) × C_in rows and the C_in · C_out weights. The rows
+    # are a view of the input when it is laid out channels-last (as ConvNeXt's layer norm leaves it); cnncost
+    # does not track layouts, so a pointwise_linear straight after an NCHW producer (where PyTorch keeps a
+    # channels-last copy) is under-counted by one input.
+    return keeps(KEEP_INPUT_IF_TRAINED, new("weight", inp[2] * int(out[2]), "weight", per_image=False))

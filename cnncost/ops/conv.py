@@ -13,7 +13,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, check_window, feature_map, input_channels, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, conv_macs, cost, pointwise_ops
-from cnncost.ops.registry import Args, Field, Reverse, define
+from cnncost.ops.registry import Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -196,7 +197,6 @@ define(
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, product_backward  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "conv")
@@ -207,3 +207,30 @@ def conv_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardC
     output value, ``C_out·H·W``."""
     counted = conv_cost(args, inp, out)
     return product_backward(counted.macs, counted.other.get("bias", 0), needs)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "conv")
+def saved(args: Args, inp: Shape, out: Shape) -> Saved:
+    # convolution_backward reads the input (for the weight gradient) and the weight (for the input gradient).
+    # With a connection table each filter's conv runs on its own gathered copy of the channels its row names
+    # (x[:, row]): those copies are kept instead, Σ|row|·H·W values per image, with their int64 index lists.
+    weight = new("weight", conv_params(args, inp), "weight", per_image=False)
+    links = _links(args)
+    if links is None:
+        return keeps(KEEP_INPUT, weight)
+    n_h, n_w, _ = inp
+    return keeps(
+        new("gathered", links * n_h * n_w), new("rows", links, "int64", per_image=False), weight
+    )
+
+
+def conv_params(args: Args, inp: Shape) -> int:
+    """The conv's weights, bias excluded: C_out · (C_in / groups) · f_h · f_w, or f_h·f_w·Σ|row| with a
+    connection table."""
+    (f_h, f_w), links = args["kernel"], _links(args)
+    if links is not None:
+        return int(f_h * f_w * links)
+    return int(args["out"]) * (inp[2] // int(args["groups"])) * int(f_h) * int(f_w)

@@ -8,7 +8,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import fmt_shape, input_channels
 from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -74,7 +75,6 @@ from cnncost.ops.backward import (  # noqa: E402
     Needs,
     product_backward,
 )
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "linear")
@@ -83,3 +83,13 @@ def linear_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Backwar
     MACs, the forward's product. Bias gradient: the output gradient summed over the batch, one addition per
     output value, ``out`` per image."""
     return product_backward(linear_macs(inp[0], out[0]), out[0] if args["bias"] else 0, needs)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "linear")
+def saved(args: Args, inp: Shape, out: Shape) -> Saved:
+    # addmm's backward reads the input (weight gradient: kept only when the weight trains) and the weight (input
+    # gradient): in · out weights.
+    return keeps(KEEP_INPUT_IF_TRAINED, new("weight", linear_macs(inp[0], int(args["out"])), "weight", per_image=False))

@@ -14,7 +14,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Reverse, define
+from cnncost.ops.registry import Absent, Args, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, KEEP_OTHER, Saved, keeps
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -105,7 +106,6 @@ for _name, _summary, _cost in (
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "zero_pad")
@@ -142,3 +142,18 @@ def multiply_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Backw
     into_x = 2 * n if needs.input else 0
     into_gate = n + (n - gate) if needs.weights else 0
     return backward_cost(elementwise=into_x + into_gate)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "zero_pad", "add", "concat")
+def saved_nothing(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Slicing, constant padding, addition and concatenation pass the gradient through by shape alone.
+    return keeps()
+
+
+@implement("saved", "multiply")
+def saved_multiply(args: Args, inp: Shape, out: Shape) -> Saved:
+    # x · g(x): mul's backward reads each operand for the other's gradient: the input and the gate (other).
+    return keeps(KEEP_INPUT, KEEP_OTHER)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, lrn_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -114,7 +115,6 @@ from cnncost.ops.backward import (  # noqa: E402
     backward_cost,
     normalization_backward,
 )
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "bn")
@@ -131,3 +131,33 @@ def lrn_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCo
     the same ``size`` neighbouring channels its forward read: ``elements × size`` ('normalization'), as
     forward."""
     return backward_cost(normalization=lrn_ops(elements(out), int(args["size"])) if needs.input else 0)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "bn")
+def saved_bn(args: Args, inp: Shape, out: Shape) -> Saved:
+    # native_batch_norm in training keeps its input and the batch's mean and 1/σ per channel (save_mean,
+    # save_invstd: C values each in fp32 whatever the batch), besides γ and the running statistics (kept, not new).
+    c = inp[-1]
+    return keeps(KEEP_INPUT, new("mean", c, "fp32", per_image=False), new("invstd", c, "fp32", per_image=False))
+
+
+@implement("saved", "lrn")
+def saved_lrn(args: Args, inp: Shape, out: Shape) -> Saved:
+    # F.local_response_norm is composite: s = x·x, padded along channels to (C + n − 1)·H·W (avg_pool3d keeps it),
+    # b = mean·α + k (pow keeps it), d = b^β (the division x / d keeps x and d). Kept beyond x: the padded squares
+    # and two input-sized tensors. Scratch in training: the pooled mean and mean·α (C·H·W each) alive at once;
+    # at inference, where nothing is kept, the padded squares beside the pooled mean.
+    n_h, n_w, c = inp
+    size, plane = int(args["size"]), n_h * n_w
+    padded = (c + size - 1) * plane
+    return keeps(
+        KEEP_INPUT,
+        new("padded squares", padded),
+        new("base", c * plane),
+        new("denominator", c * plane),
+        scratch=(new("mean", 2 * c * plane),),
+        scratch_eval=(new("padded squares and mean", padded + c * plane),),
+    )

@@ -9,7 +9,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -141,7 +142,6 @@ define(
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
 from cnncost.ops.costs import elements, pointwise_ops  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "identity", "channel_shuffle")
@@ -155,3 +155,26 @@ def stochastic_depth_backward(args: Args, inp: Shape, out: Shape, needs: Needs) 
     """In a training step a kept sample's gradient is scaled by ``1/(1 − p)`` (a dropped one zeroed): one
     multiply per value ('elementwise')."""
     return backward_cost(elementwise=pointwise_ops(elements(out)) if needs.input else 0)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "identity")
+def saved_identity(args: Args, inp: Shape, out: Shape) -> Saved:
+    return keeps(alias=True)  # its input itself
+
+
+@implement("saved", "stochastic_depth")
+def saved_stochastic_depth(args: Args, inp: Shape, out: Shape) -> Saved:
+    # In training with p > 0: x · noise, the noise one value per image (N×1×1×1), kept for the product's
+    # backward; with p = 0 and at inference the identity.
+    if float(args.get("p", 0.0)) == 0.0:
+        return keeps(alias=True)
+    return keeps(new("noise", 1), alias_eval=True)
+
+
+@implement("saved", "channel_shuffle")
+def saved_shuffle(args: Args, inp: Shape, out: Shape) -> Saved:
+    # A permutation of the channels copied into a new tensor; its backward is the inverse permutation by shape.
+    return keeps()

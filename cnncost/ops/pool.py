@@ -8,7 +8,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import check_window, feature_map, no_formula, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, adaptive_window_total, cost, elements, pointwise_ops, window_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -225,7 +226,6 @@ define(
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "maxpool", "global_maxpool")
@@ -253,3 +253,27 @@ def adaptive_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Backw
     """Each output value's gradient is spread over its window, one operation per value read — the forward's
     ``adaptive_cost`` ('pooling')."""
     return backward_cost(pooling=adaptive_cost(args, inp, out).other.get("pooling", 0) if needs.input else 0)
+
+
+# ---- facet: saved
+
+
+@implement("saved", "maxpool", "global_maxpool")
+def saved_max(args: Args, inp: Shape, out: Shape) -> Saved:
+    # max_pool2d_with_indices (adaptive_max_pool2d) keeps its input and, per output value, the int64 index of
+    # the maximum: as many indices as output values. Without autograd it still goes through
+    # max_pool2d_with_indices (adaptive_max_pool2d): the indices are made and dropped.
+    indices = new("indices", elements(out), "int64")
+    return keeps(KEEP_INPUT, indices, scratch_eval=(indices,))
+
+
+@implement("saved", "avgpool", "adaptive_avgpool")
+def saved_avg(args: Args, inp: Shape, out: Shape) -> Saved:
+    # avg_pool2d_backward(grad, self, …) and _adaptive_avg_pool2d_backward(grad, self) are handed the input.
+    return keeps(KEEP_INPUT)
+
+
+@implement("saved", "global_avgpool")
+def saved_global_avg(args: Args, inp: Shape, out: Shape) -> Saved:
+    # Adaptive average pooling to 1×1 is a mean over H and W: its backward needs the input's size only.
+    return keeps()

@@ -97,6 +97,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("build", "the PyTorch module for a Layer (merge pseudo-ops: their container does the work)", True),
     Facet("reverse", "nn.Module types → the op's arguments (tuple of Reverse)", True),
     Facet("backward", "per-image backward MACs (input and weight gradients) and other ops, given what is needed"),
+    Facet("saved", "what it keeps for backward and whether its output is new memory (cnncost.ops.saved.Saved)"),
 )
 FACET_NAMES = frozenset(f.name for f in FACETS)
 

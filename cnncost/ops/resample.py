@@ -13,7 +13,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, input_channels, no_formula, pair
 from cnncost.ops.costs import Cost, conv_transpose_macs, cost, elements, interpolation_ops, pointwise_ops
-from cnncost.ops.registry import Args, Field, Reverse, define
+from cnncost.ops.registry import Args, Field, Reverse, define, implement
+from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -237,7 +238,6 @@ define(
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost, product_backward  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
 
 
 @implement("backward", "conv_transpose")
@@ -257,3 +257,19 @@ def upsample_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Backw
     if not needs.input:
         return backward_cost()
     return backward_cost(interpolation=interpolation_ops(elements(out), NEIGHBOURS[bool(args["bilinear"])] or 1))
+
+
+# ---- facet: saved
+
+
+@implement("saved", "conv_transpose")
+def saved_transpose(args: Args, inp: Shape, out: Shape) -> Saved:
+    # convolution_backward (transposed) reads the input and the weight: C_in · (C_out / groups) · f_h · f_w.
+    (f_h, f_w), g = args["kernel"], int(args["groups"])
+    return keeps(KEEP_INPUT, new("weight", inp[2] * (int(args["out"]) // g) * f_h * f_w, "weight", per_image=False))
+
+
+@implement("saved", "upsample")
+def saved_upsample(args: Args, inp: Shape, out: Shape) -> Saved:
+    # upsample_nearest2d / upsample_bilinear2d backward needs the input's size only: nothing kept.
+    return keeps()

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, flat_shape, no_formula, pair, same_shape
-from cnncost.ops.costs import Cost, cost
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.costs import Cost, cost, elements
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
+from cnncost.ops.saved import Saved, keeps, new
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -127,8 +128,7 @@ define(
 
 # ---- facet: backward
 from cnncost.ops.backward import BackwardCost, Needs, backward_cost  # noqa: E402
-from cnncost.ops.costs import elements, pointwise_ops  # noqa: E402
-from cnncost.ops.registry import implement  # noqa: E402
+from cnncost.ops.costs import pointwise_ops  # noqa: E402
 
 
 @implement("backward", "flatten")
@@ -148,3 +148,26 @@ def dropout_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> Backwa
 def crop_backward(args: Args, inp: Shape, out: Shape, needs: Needs) -> BackwardCost:
     """The gradient is written into the centre of a zero tensor the input's size: a copy, no arithmetic."""
     return backward_cost()
+
+
+# ---- facet: saved
+
+
+@implement("saved", "flatten")
+def saved_flatten(args: Args, inp: Shape, out: Shape) -> Saved:
+    # A view of its (contiguous) input: no new bytes, nothing kept.
+    return keeps(alias=True)
+
+
+@implement("saved", "dropout")
+def saved_dropout(args: Args, inp: Shape, out: Shape) -> Saved:
+    # In training: a mask of the input's size (bool on CUDA; on the CPU the scaled noise input · noise keeps);
+    # at inference the identity (its input, no new bytes).
+    return keeps(new("mask", elements(inp), "mask"), alias_eval=True)
+
+
+@implement("saved", "crop")
+def saved_crop(args: Args, inp: Shape, out: Shape) -> Saved:
+    # A slice: a view of its input (no new bytes, the input stays alive while the view is), nothing kept —
+    # its backward needs only the shapes.
+    return keeps(alias=True)

@@ -122,6 +122,9 @@ RENDERERS: dict[str, Formats] = {
         "cnncost.render.bench:bench_table", "cnncost.render.bench:bench_json", "cnncost.render.bench:bench_csv",
         "cnncost.render.bench:bench_markdown",
     ),
+    "memory": Formats(
+        "cnncost.render.memory:memory_table", "cnncost.render.memory:memory_json", "cnncost.render.memory:memory_csv"
+    ),
 }
 
 

@@ -161,3 +161,22 @@ def signed_percent(fraction: float | None, *, digits: int = 2) -> str:
     if round(value, digits) < smallest:
         return f"{sign}<{smallest:.{digits}f}%"
     return f"{sign}{value:,.{digits}f}%"
+
+
+#: Binary prefixes for bytes (KiB = 2¹⁰ bytes, MiB = 2²⁰, …).
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size(nbytes: int) -> str:
+    """Bytes in binary units with two decimals and at most three digits before the point: ``1536`` →
+    ``1.50 KiB``, ``25,690,112`` → ``24.50 MiB``, 1,000 MiB and over → ``0.98 GiB``; below 1,000 bytes exact
+    (``832 B``)."""
+    sign = "-" if nbytes < 0 else ""
+    value = float(abs(nbytes))
+    if value < 1000:
+        return f"{sign}{int(value)} B"
+    unit = 0
+    while round(value, 2) >= 1000 and unit < len(_BINARY) - 1:  # 1,000 KiB and more: the next unit
+        value /= 1024
+        unit += 1
+    return f"{sign}{value:.2f} {_BINARY[unit]}"

@@ -32,7 +32,7 @@ containers and the walk.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -228,15 +228,18 @@ class JoinModule(_Container):
     """IR ``Join``: the saved tensors, each through its own steps (a crop, a lateral conv), joined with the
     input: ``torch.cat([*saved, x], dim=1)`` or ``x + Σ saved``."""
 
-    def __init__(self, mode: str, saved: tuple[str, ...]) -> None:
+    def __init__(self, mode: str, saved: tuple[str, ...], release: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.mode = mode
         self.saved = saved
+        self.release = release  # the saved tensors no later join reads: dropped from the store once read here
         self._reads: tuple[Steps, ...] = ()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         store = _forward_state()[0]
         parts = [self._run(steps, store[name]) for name, steps in zip(self.saved, self._reads, strict=True)]
+        for name in self.release:  # nothing later reads it: its memory goes as soon as this join is done
+            del store[name]
         if self.mode == "concat":
             return torch.cat([*parts, x], dim=1)
         for part in parts:
@@ -273,9 +276,12 @@ def _where(node: Node) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, device: Any, *, aux: bool = False) -> None:
+    def __init__(
+        self, device: Any, *, aux: bool = False, last_reads: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.device = device
         self.aux = aux
+        self.last_reads = last_reads or {}  # join path → the saved tensors it is the last to read
 
     def module(self, node: Node) -> nn.Module:
         """The module standing at ``node.path``."""
@@ -290,7 +296,7 @@ class _Builder:
             seq._steps = self.attach(seq, node.path, node)
             return seq
         if isinstance(node, Join):
-            join = JoinModule(node.mode, node.saved)
+            join = JoinModule(node.mode, node.saved, self.last_reads.get(node.path, ()))
             join._reads = tuple(self.attach(join, node.path, r) for r in node.reads)
             return join
         if isinstance(node, Aux):
@@ -405,8 +411,15 @@ def build_module(network: Network, *, device: Any = None, aux: bool = False) -> 
     training-only side heads are built too (they hold parameters and run in ``.train()`` mode only; their
     outputs land in the module's ``aux_outputs``), as torchvision builds ``aux_logits=True``.
     """
-    builder = _Builder(_device(device), aux=aux)
     root = network.root
+    last: dict[str, str] = {}  # saved tensor → the path of the last join that reads it
+    for node in iter_nodes(root):
+        if isinstance(node, Join):
+            last.update(dict.fromkeys(node.saved, node.path))
+    last_reads: dict[str, tuple[str, ...]] = {}
+    for name, path in last.items():
+        last_reads[path] = (*last_reads.get(path, ()), name)
+    builder = _Builder(_device(device), aux=aux, last_reads=last_reads)
     graph = any(isinstance(n, (Save, Aux)) for n in iter_nodes(root))
     if not root.path and not graph:
         return builder.module(root)
