@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, unchanged
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -99,3 +100,11 @@ for _name, (_summary, _fields, _class, _make, _args) in ACTIVATIONS.items():
         build=_builder(_make),
         reverse=(Reverse(_types(_class), _args),),
     )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", *ACTIVATIONS)
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # one value out per value in (softmax: over the channels of one position)

@@ -14,7 +14,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, fmt_shape, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, linear_macs, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, unchanged
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -185,3 +186,11 @@ define(
     build=build_pointwise,
     reverse=(Reverse(_pointwise_types, _pointwise_args),),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "layernorm", "layer_scale", "pointwise_linear")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # the C values of one position at a time

@@ -13,7 +13,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, check_window, feature_map, input_channels, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, conv_macs, cost, pointwise_ops
-from cnncost.ops.registry import Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, window
+from cnncost.ops.registry import Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -192,3 +193,12 @@ define(
     build=build,
     reverse=(Reverse(_conv2d_types, _conv2d_args), Reverse(_connection_types, _connection_args)),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "conv")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # r_out = r_in + (k − 1)·d·j_in, j_out = j_in·s per axis; groups and a connection table change no window.
+    return window(rf, args["kernel"], args["stride"], args["dilation"])

@@ -8,7 +8,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import fmt_shape, input_channels
 from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -66,3 +67,11 @@ define(
     build=build,
     reverse=(Reverse(_types, _args),),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "linear")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return RF.whole_input("a linear layer reads every value of its vector")

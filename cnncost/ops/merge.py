@@ -14,7 +14,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
-from cnncost.ops.registry import Absent, Args, Reverse, define
+from cnncost.ops.receptive import RF, unchanged, window
+from cnncost.ops.registry import Absent, Args, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -101,3 +102,18 @@ for _name, _summary, _cost in (
         build=_NO_MODULE,
         reverse=_NO_REVERSE,
     )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "zero_pad")
+def zero_pad_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Every s-th position, channels padded: a window of 1 moved by s.
+    return window(rf, 1, int(args["stride"]))
+
+
+@implement("receptive_field", "add", "concat", "multiply")
+def merge_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Position by position; the paths that meet here are joined by the engine (the largest path wins).
+    return unchanged(rf)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, lrn_ops
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, unchanged
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -105,3 +106,11 @@ define(
     build=build_lrn,
     reverse=(Reverse(_lrn_types, _lrn_args),),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "bn", "lrn")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # per position (LRN mixes neighbouring channels, never positions)

@@ -9,7 +9,8 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, unchanged
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -136,3 +137,11 @@ define(
     build=build_shuffle,
     reverse=(Reverse(_shuffle_types, _shuffle_args),),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "identity", "stochastic_depth", "channel_shuffle")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # values passed on, or channels permuted at each position

@@ -94,6 +94,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("formula", "the MACs written out in the course's notation, or None where there are none"),
     Facet("build", "the PyTorch module for a Layer (merge pseudo-ops: their container does the work)", True),
     Facet("reverse", "nn.Module types → the op's arguments (tuple of Reverse)", True),
+    Facet("receptive_field", "(arguments, input shape, incoming RF) → the RF of an output unit (ops.receptive)"),
 )
 FACET_NAMES = frozenset(f.name for f in FACETS)
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import flat_shape, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost
-from cnncost.ops.registry import Absent, Args, Field, Reverse, define
+from cnncost.ops.receptive import RF, flattened, unchanged
+from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 
 if TYPE_CHECKING:
     from cnncost.ir import Layer
@@ -75,3 +76,16 @@ define(
     build=build_dropout,
     reverse=(Reverse(_dropout_types, _dropout_args),),
 )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "flatten")
+def flatten_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return flattened(rf, "flatten: each value keeps its receptive field, but a vector has no positions (no jump)")
+
+
+@implement("receptive_field", "dropout")
+def dropout_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # element-wise

@@ -1,0 +1,77 @@
+"""Receptive field and jump of every row: the IR walked once, each layer by its op's ``receptive_field`` facet.
+
+A layer's row gets the receptive field of one unit of its output; a group row (block, repeat, residual,
+concat …) that of its output; a merge row (``add``, ``concat``, ``multiply``) that of the joined paths. Where
+paths meet — the branches of a concat or a split, a residual's body and shortcut, a gate and the input it
+multiplies — the largest path wins (``cnncost.ops.receptive.merge``), and ``join`` below is the one place the
+engine joins paths: a new way for values to meet (a tensor saved by name and read later) joins through it too.
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import cast
+
+from cnncost import ir
+from cnncost.analysis.records import Record
+from cnncost.ops import get_op
+from cnncost.ops.receptive import RF, merge
+
+#: What every output that shows receptive fields says about them, once (the table's footer, the JSON note).
+NOTE = (
+    "RF = receptive field of one output unit in input pixels (H×W where they differ), jump = input pixels between "
+    "neighbouring units (the product of the strides); where paths meet (concat, split, residual addition, gate) "
+    "the largest path wins; 'global' = every input pixel reaches the unit"
+)
+
+def join(paths: Sequence[RF]) -> RF:
+    """The receptive field where ``paths`` meet: the largest wins (``merge``). Every join goes through here."""
+    return merge(list(paths))
+
+
+def layer_field(layer: ir.Layer, rf: RF) -> RF:
+    """The receptive field of one unit of ``layer``'s output, given that of a unit of its input."""
+    rule = get_op(layer.op).implementation("receptive_field")
+    return cast(RF, rule(layer.args, layer.in_shape, rf))
+
+
+def network_fields(network: ir.Network) -> dict[str, RF]:
+    """Every node's receptive field by path (layers, groups, and the merge rows ``PATH.add`` / ``.concat`` /
+    ``.multiply``)."""
+    start = RF.input() if len(network.input_shape) == 3 else RF.whole_input("the input is a vector")
+    fields: dict[str, RF] = {}
+    _node(network.root, start, fields)
+    return fields
+
+
+def _node(node: ir.Node, rf: RF, fields: dict[str, RF]) -> RF:
+    if isinstance(node, ir.Layer):
+        out = layer_field(node, rf)
+    elif isinstance(node, ir.Sequence):
+        out = rf
+        for child in node.children:
+            out = _node(child, out, fields)
+    elif isinstance(node, ir.Concat):  # a split's branches see slices of the channels: the same positions
+        out = join([_node(branch, rf, fields) for branch in node.branches])
+        fields[ir.join_path(node.path, "concat")] = out
+    elif isinstance(node, ir.Residual):
+        body = _node(node.body, rf, fields)
+        shortcut = rf if node.shortcut is None else _node(node.shortcut, rf, fields)
+        out = join([body, shortcut])
+        fields[ir.join_path(node.path, "add")] = out
+        if node.activation is not None:
+            out = _node(node.activation, out, fields)
+    else:  # ir.Scale: x · gate(x)
+        out = join([rf, _node(node.gate, rf, fields)])
+        fields[ir.join_path(node.path, "multiply")] = out
+    fields[node.path] = out  # written last: a transparent body or gate shares its parent's path
+    return out
+
+
+def with_fields(network: ir.Network, records: Sequence[Record]) -> list[Record]:
+    """``records`` with each row's receptive field filled in."""
+    fields = network_fields(network)
+    return [replace(r, receptive=fields.get(r.path)) for r in records]
