@@ -409,6 +409,12 @@ def table(
         ),
     ] = False,
     wide: WideOption = False,
+    rf: Annotated[
+        bool,
+        typer.Option(
+            "--rf", help="add each row's receptive field (input pixels one unit sees) and jump (its stride so far)"
+        ),
+    ] = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
@@ -424,7 +430,8 @@ def table(
     if verify and spec is not None:
         verified = api.verify(spec, batch=batch, fvcore=fvcore, **options).check()
     show(
-        lambda o: render.render("report", report, fmt.value, wide=wide, depth=depth, verified=verified, **o), fmt.value
+        lambda o: render.render("report", report, fmt.value, wide=wide, depth=depth, verified=verified, rf=rf, **o),
+        fmt.value,
     )
 
 

@@ -239,3 +239,54 @@ def test_upsampling_and_transposed_convolution(
         assert measured == (measured[0], measured[0]) and computed == (computed[0], computed[0])
     if not bilinear and kt != 3:  # where the bound is reached exactly
         assert probe_extent(network, "c4", around=2) == analytic(network, "c4")
+
+
+# ------------------------------------------------------------------------------------------ --module models
+
+
+def test_a_module_chain_gets_the_fields_of_its_spec() -> None:
+    # A spec built as a module analyzes to the spec's own rows: along a plain chain, the same fields.
+    network = api.resolve("alexnet")
+    from cnncost.torch.build import build_module
+
+    report = api.analyze_module(build_module(network, device="meta"), (3, 227, 227))
+    spec = api.analyze("alexnet")
+    for path in ("conv1", "pool1", "conv2", "pool3", "fc1"):
+        assert report.find(path).receptive == spec.find(path).receptive, path
+    assert report.find("pool3").receptive.size == (195, 195)  # type: ignore[union-attr]
+
+
+class _Skip(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 1, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(1, 1, 3, padding=1)
+        self.conv3 = torch.nn.Conv2d(1, 1, 5, padding=2)
+
+    def forward(self, x: Any) -> Any:
+        y = torch.relu(self.conv1(x))
+        return self.conv3(self.conv2(y) + y)
+
+
+def test_a_module_past_what_the_hooks_prove_gets_nothing() -> None:
+    report = api.analyze_module(_Skip(), (1, 16, 16))
+    rows = {r.path: r.receptive for r in report.records}
+    # conv1 3 (j 1), relu 3, conv2 3 + 2 = 5; the addition joins a path the hooks do not see: nothing from there
+    assert rows["conv1"].size == (3, 3) and rows["relu"].size == (3, 3)  # type: ignore[union-attr]
+    assert rows["conv2"].size == (5, 5)  # type: ignore[union-attr]
+    assert rows["add"] is None and rows["conv3"] is None
+
+
+def test_a_module_that_reads_another_tensor_breaks_the_chain() -> None:
+    class Fork(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Conv2d(1, 1, 3, padding=1)
+            self.b = torch.nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x: Any) -> Any:
+            self.a(x)
+            return self.b(x)  # reads the input, not a's output: a chain by shapes, not by data
+
+    report = api.analyze_module(Fork(), (1, 8, 8))
+    assert report.find("a").receptive is not None and report.find("b").receptive is None

@@ -11,14 +11,16 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import cast
+from types import MappingProxyType
+from typing import Any, NamedTuple, cast
 
 from cnncost import ir
 from cnncost.analysis.records import Record
-from cnncost.ops import get_op
-from cnncost.ops.receptive import RF, merge
+from cnncost.ops import find_op, get_op
+from cnncost.ops.receptive import RF, flattened, merge
+from cnncost.ops.reshape import FLATTENED
 
 #: What every output that shows receptive fields says about them, once (the table's footer, the JSON note).
 NOTE = (
@@ -26,6 +28,11 @@ NOTE = (
     "neighbouring units (the product of the strides); where paths meet (concat, split, residual addition, gate) "
     "the largest path wins; 'global' = every input pixel reaches the unit"
 )
+
+def start(input_shape: ir.Shape) -> RF:
+    """The receptive field of an input unit: one pixel of an image; the whole of a vector."""
+    return RF.input() if len(input_shape) == 3 else RF.whole_input("the input is a vector")
+
 
 def join(paths: Sequence[RF]) -> RF:
     """The receptive field where ``paths`` meet: the largest wins (``merge``). Every join goes through here."""
@@ -41,9 +48,8 @@ def layer_field(layer: ir.Layer, rf: RF) -> RF:
 def network_fields(network: ir.Network) -> dict[str, RF]:
     """Every node's receptive field by path (layers, groups, and the merge rows ``PATH.add`` / ``.concat`` /
     ``.multiply``)."""
-    start = RF.input() if len(network.input_shape) == 3 else RF.whole_input("the input is a vector")
     fields: dict[str, RF] = {}
-    _node(network.root, start, fields)
+    _node(network.root, start(network.input_shape), fields)
     return fields
 
 
@@ -75,3 +81,46 @@ def with_fields(network: ir.Network, records: Sequence[Record]) -> list[Record]:
     """``records`` with each row's receptive field filled in."""
     fields = network_fields(network)
     return [replace(r, receptive=fields.get(r.path)) for r in records]
+
+
+# ------------------------------------------------------------------------------------ a chain of observed rows
+
+
+class ChainStep(NamedTuple):
+    """One row a ``--module`` forward ran, in the order it first ran: its op and arguments (None: no registry op
+    describes it), its input shape, whether its one call took the output of the row run just before it
+    (``chained``), and whether it is a container's own call (``synthetic``: ``F.relu(x)``, ``x + y``)."""
+
+    path: str
+    op: str
+    args: Mapping[str, Any] | None
+    in_shape: ir.Shape
+    chained: bool
+    synthetic: bool
+
+
+def chain_fields(steps: Sequence[ChainStep]) -> dict[str, RF]:
+    """Receptive fields of a ``--module`` model's rows, as far as the graph is known: while each row took the
+    output of the row before it and is an op with a receptive-field rule. The first row that breaks the chain —
+    it read another tensor (a skip connection, a reshape), ran more than once, is a module no op describes, or
+    is a container's own call other than an activation (an addition or a concatenation joins paths the hooks do
+    not see) — ends it: that row and every later one get nothing, never a guess."""
+    fields: dict[str, RF] = {}
+    if not steps:
+        return fields
+    rf = start(steps[0].in_shape)
+    for step in steps:
+        op = find_op(step.op)
+        if not step.chained or op is None:
+            break
+        if step.synthetic:
+            if op.category != "activation":
+                break
+        elif step.args is None:
+            break
+        if len(step.in_shape) == 1 and rf.jump is not None:
+            rf = flattened(rf, FLATTENED)
+        rule = op.implementation("receptive_field")
+        rf = cast(RF, rule(MappingProxyType(dict(step.args or {})), step.in_shape, rf))
+        fields[step.path] = rf
+    return fields

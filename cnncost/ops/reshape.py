@@ -80,10 +80,13 @@ define(
 
 # ---- facet: receptive_field
 
+#: Why a vector's values have no jump.
+FLATTENED = "flatten: each value keeps its receptive field, but a vector has no positions (no jump)"
+
 
 @implement("receptive_field", "flatten")
 def flatten_field(args: Args, shape: Shape, rf: RF) -> RF:
-    return flattened(rf, "flatten: each value keeps its receptive field, but a vector has no positions (no jump)")
+    return flattened(rf, FLATTENED)
 
 
 @implement("receptive_field", "dropout")

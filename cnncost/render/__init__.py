@@ -169,39 +169,44 @@ def report_table(
     width: int = 120,
     color: bool = False,
     verified: Verified | None = None,
+    rf: bool = False,
     **_: Any,
 ) -> str:
-    """``cnncost table`` as a table; a verification adds its line."""
+    """``cnncost table`` as a table; a verification adds its line; ``rf`` the receptive field columns."""
     from cnncost.render.table import join, render_report, wrap_line
 
-    text = render_report(report, depth=depth, width=width, color=color)
+    text = render_report(report, depth=depth, width=width, color=color, rf=rf)
     if verified is None:
         return text
     return text + join(wrap_line(verify_line(verified), width, None if verified.ok else "red", color))
 
 
-def report_json(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
-    """``cnncost table --format json``; a verification adds a ``verify`` key."""
+def report_json(
+    report: Report, *, depth: int | None = None, verified: Verified | None = None, rf: bool = False, **_: Any
+) -> str:
+    """``cnncost table --format json``; a verification adds a ``verify`` key, ``rf`` an ``rf`` field per row."""
     from cnncost.render import formats
 
-    data = formats.report_dict(report, depth=depth)
+    data = formats.report_dict(report, depth=depth, rf=rf)
     if verified is not None:
         data["verify"] = verify_dict(verified)
     return formats.dumps(data)
 
 
-def report_csv(report: Report, *, depth: int | None = None, **_: Any) -> str:
-    """``cnncost table --format csv``: one row per layer, verified or not."""
+def report_csv(report: Report, *, depth: int | None = None, rf: bool = False, **_: Any) -> str:
+    """``cnncost table --format csv``: one row per layer, verified or not (``rf``: receptive field columns)."""
     from cnncost.render import formats
 
-    return formats.report_csv(report, depth=depth)
+    return formats.report_csv(report, depth=depth, rf=rf)
 
 
-def report_markdown(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
-    """``cnncost table --format markdown``; a verification adds its line."""
+def report_markdown(
+    report: Report, *, depth: int | None = None, verified: Verified | None = None, rf: bool = False, **_: Any
+) -> str:
+    """``cnncost table --format markdown``; a verification adds its line, ``rf`` the receptive field columns."""
     from cnncost.render import formats
 
-    text = formats.report_markdown(report, depth=depth)
+    text = formats.report_markdown(report, depth=depth, rf=rf)
     return text + (f"\n{verify_line(verified)}\n" if verified is not None else "")
 
 

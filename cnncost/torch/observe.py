@@ -16,6 +16,7 @@ slow, reference path).
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -28,11 +29,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from cnncost.analysis.receptive import ChainStep, chain_fields
 from cnncost.analysis.records import CallStats, Observed, Record
 from cnncost.ir import Shape
 from cnncost.ops import get_op, reverse_op
 from cnncost.ops.aten import AtenCost, aten_cost
 from cnncost.ops.aten import first_tensor as aten_first_tensor
+from cnncost.ops.receptive import RF
 from cnncost.torch.guard import prepare_dispatch
 
 #: Our own tensor calls inside the model's forward (reading shapes) skip every torch-function mode: the observer
@@ -171,6 +174,7 @@ class _Row:
     weights: dict[str, int] = field(default_factory=dict)
     synthetic: bool = False
     module_path: str | None = None  # the module's own path (None for rows of a container's own work)
+    chained: bool | None = None  # its one call took the output of the row run just before it (receptive fields)
     used: set[int] = field(default_factory=set)  # ids of the parameters its calls were given
 
 
@@ -213,6 +217,12 @@ class Observer:
         self.module_paths = {path for path, _ in model.named_modules()}
         self.quiet = False  # inside our own hooks: their tensor calls are not the model's
         self.failed_op: str | None = None  # the aten operator that raised, if one did under observation
+        self.fields: dict[str, RF] = {}  # receptive fields by row path, once the forward is done
+        self.last: Any = None  # a weak reference to the output of the row run last: the chain receptive fields follow
+
+    def _follows(self, x: torch.Tensor | None) -> bool:
+        """Whether ``x`` is the very tensor the row run last put out (or the model's input, before any row)."""
+        return x is not None and self.last is not None and self.last() is x
 
     # ---------------------------------------------------------------- rows
 
@@ -243,6 +253,8 @@ class Observer:
                 self.stack.append(_Frame(path, None, True, False))
                 return
             x = first_tensor(inputs)
+            if not path and x is not None:
+                self.last = weakref.ref(x)  # the model's input: where the chain starts
             container = next(module.children(), None) is not None
             known = known_op(module, x)
             depth = path.count(".") if path else 0
@@ -260,6 +272,7 @@ class Observer:
                     known=dict(known[1]) if known is not None else None,
                     module_path=path,
                 )
+                row.chained = self._follows(x) if row.calls == 0 else False
                 self.stack.append(_Frame(path, row, known is not None, False))
             elif path:
                 row = self._row(
@@ -297,6 +310,8 @@ class Observer:
                 return
             row = frame.row
             y = first_tensor(output)
+            if row.kind == "layer" and y is not None:
+                self.last = weakref.ref(y)
             if row.calls == 0 and y is not None:
                 row.output_shape = ir_shape(y.shape)
             if y is not None:
@@ -332,11 +347,15 @@ class Observer:
         cost = call.cost
         label = call_label(call.name)
         if cost.free and not cost.unknown and label not in _VISIBLE_FREE_CALLS and call.name not in _COUNTED_ELSEWHERE:
+            self._flattened(call, result)
             return
         y = first_tensor(result)
         if frame.container:
             row = self._synthetic_row(frame, label, call, y)
             row.used.update(call.params)
+            row.chained = self._follows(call.first) if row.calls == 1 else False
+            if y is not None:
+                self.last = weakref.ref(y)
         else:
             assert frame.row is not None
             row = frame.row
@@ -350,6 +369,17 @@ class Observer:
         stats[2] += y.numel() if y is not None else 0
         stats[3] += cost.macs
         stats[4] += cost.other.get("bias", 0)
+
+    def _flattened(self, call: Call, result: Any) -> None:
+        """A free call that flattens the last output to one vector per item (``torch.flatten(x, 1)``) keeps the
+        chain: its values are the same values, without positions. Any other free call (a view, a permute) ends it
+        at the next row, which takes a tensor no row put out."""
+        y = first_tensor(result)
+        x = call.first
+        if y is None or x is None or y.dim() != 2 or x.dim() != 4 or not self._follows(x):
+            return
+        if y.numel() == x.numel() and y.shape[0] == x.shape[0]:
+            self.last = weakref.ref(y)
 
     def _synthetic_row(self, frame: _Frame, label: str, call: Call, y: torch.Tensor | None) -> _Row:
         base = f"{frame.path}.{label}" if frame.path else label
@@ -389,6 +419,7 @@ class Observer:
 
     def records(self) -> tuple[Record, ...]:
         self._assign_params()
+        self._fields()
         layers = {r.path: self._record(r, r.params, r.macs, r.other) for r in self.order if r.kind == "layer"}
         group_params: Counter[str] = Counter()
         group_macs: Counter[str] = Counter()
@@ -408,6 +439,20 @@ class Observer:
             for r in self.order
         ]
         return tuple(_pre_order(records))
+
+    def _fields(self) -> None:
+        """Receptive fields along the observed chain (``cnncost.analysis.receptive.chain_fields``); a group row
+        gets its last row's, when every row inside it is known."""
+        steps = [
+            ChainStep(r.path, r.op, r.known, r.input_shape, bool(r.chained), r.synthetic)
+            for r in self.order
+            if r.kind == "layer"
+        ]
+        self.fields = chain_fields(steps)
+        for group in (r for r in self.order if r.kind != "layer"):
+            inside = [r for r in self.order if r.kind == "layer" and r.path.startswith(group.path + ".")]
+            if inside and all(r.path in self.fields for r in inside):
+                self.fields[group.path] = self.fields[inside[-1].path]
 
     def _record(self, row: _Row, params: int, macs: int, other: Mapping[str, int]) -> Record:
         own = row.kind == "layer" and row.known is None  # costed by its calls, not by a registry formula
@@ -434,6 +479,7 @@ class Observer:
             formula=row.formula,
             args=MappingProxyType(dict(row.known or {})),
             observed=observed,
+            receptive=self.fields.get(row.path),
         )
 
     def _assign_params(self) -> None:
