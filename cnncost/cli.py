@@ -555,6 +555,39 @@ def explain(
 
 
 @app.command()
+def sweep(
+    spec: SpecArgument,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=V1,V2,…",
+            help="values of a spec variable to sweep, e.g. --set width=0.25,0.5,0.75,1.0 (repeatable: every "
+            "combination is a point; a list value in brackets: --set depths=[2,2,2,2],[3,4,6,3])",
+            show_default=False,
+        ),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", "-s", metavar="N[,N…]", help="input sizes to sweep, e.g. 128,160,192,224 (H×W as 224x160)",
+            show_default=False,
+        ),
+    ] = None,
+    batch: BatchOption = 1,
+    fmt: FormatOption = Format.table,
+    wide: WideOption = False,
+) -> None:
+    """Params and MACs at every point of a grid of variable values and input sizes (a family file: every
+    network it defines), e.g. MobileNet's width multiplier × resolution."""
+    from cnncost import api, render
+    from cnncost.analysis.sweep import parse_sets, parse_sizes
+
+    result = api.sweep(spec, sets=parse_sets(sets), sizes=parse_sizes(size), batch=batch)
+    show(lambda o: render.render("sweep", result, fmt.value, wide=wide, **o), fmt.value)
+
+
+@app.command()
 def ops(fmt: FormatOption = Format.table, wide: WideOption = False) -> None:
     """The ops and combinators a spec may use, their arguments with defaults, and what each does."""
     from cnncost import render

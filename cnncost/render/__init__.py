@@ -122,6 +122,10 @@ RENDERERS: dict[str, Formats] = {
         "cnncost.render.bench:bench_table", "cnncost.render.bench:bench_json", "cnncost.render.bench:bench_csv",
         "cnncost.render.bench:bench_markdown",
     ),
+    "sweep": Formats(
+        "cnncost.render.sweep:sweep_table", "cnncost.render.sweep:sweep_json", "cnncost.render.sweep:sweep_csv",
+        "cnncost.render.sweep:sweep_markdown",
+    ),
 }
 
 
