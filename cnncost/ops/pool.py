@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from cnncost.errors import ShapeError
@@ -249,6 +248,8 @@ def adaptive_window(n: int, o: int) -> int:
 def adaptive_field(args: Args, shape: Shape, rf: RF) -> RF:
     # When o divides n the windows are a pool of kernel = stride = n/o. Otherwise they are uneven: the largest
     # window stands for all of them (the largest path wins) and the step is n/o on average, a fraction.
+    from fractions import Fraction
+
     (n_h, n_w), (o_h, o_w) = shape[:2], args["size"]
     out = window(rf, (adaptive_window(n_h, o_h), adaptive_window(n_w, o_w)))
     if out.jump is None or rf.jump is None:

@@ -24,17 +24,23 @@ Three facts are not a window of pixels, and are said as such rather than given a
   grows by (``step`` keeps the largest distance between neighbours). On such a grid ``r`` is the most a unit can
   span — an upper bound, reached by the worst-placed unit — and the renderers mark it (``RF.exact``).
 
-Nothing here imports torch; ``Fraction`` keeps jumps exact.
+Nothing here imports torch. Jumps are whole numbers (``int``) until an upsampling makes one a fraction, kept
+exact as a ``Fraction`` (imported only then: ``fractions`` loads ``decimal``, which start-up does not need).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 Pair = tuple[int, int]
-JumpPair = tuple[Fraction, Fraction]
+#: A jump or step: a whole number of pixels, or a fraction of one after upsampling.
+Jump = Union[int, "Fraction"]
+JumpPair = tuple[Jump, Jump]
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class RF:
     @staticmethod
     def input() -> RF:
         """A pixel of the input itself: it sees 1×1 pixels, and its neighbour is 1 pixel away."""
-        return RF((1, 1), (Fraction(1), Fraction(1)))
+        return RF((1, 1), (1, 1))
 
     @staticmethod
     def whole_input(reason: str) -> RF:
@@ -82,15 +88,15 @@ def _pair(value: object) -> Pair:
     return (int(value), int(value))  # type: ignore[call-overload]
 
 
-def _axis(r: int, j: Fraction, step: Fraction | None, span: int, stride: int) -> tuple[int, Fraction, Fraction | None]:
+def _axis(r: int, j: Jump, step: Jump | None, span: int, stride: int) -> tuple[int, Jump, Jump | None]:
     """One axis of a window ``span`` units wide ((k − 1)·d) moved by ``stride``.
 
     Even grid: r + span·j, j·s. Uneven grid (after upsampling): neighbours are 0 or ``step`` apart, and a step
     comes at most once in every ``step/j`` neighbours, so ``span`` units cover at most ⌈span·j/step⌉ steps, and a
     stride of s units at most ⌈s·j/step⌉ — the most the grid can span, an upper bound."""
     if step is None:
-        return r + span * int(j) if j.denominator == 1 else r + math.ceil(span * j), j * stride, None
-    ratio = step / j
+        return r + math.ceil(span * j), j * stride, None
+    ratio = _fraction(step) / j
     grown = r + math.ceil(span / ratio) * math.ceil(step)
     new_step = math.ceil(stride / ratio) * step
     new_jump = j * stride
@@ -114,6 +120,12 @@ def unchanged(rf: RF) -> RF:
     return rf
 
 
+def _fraction(value: Jump) -> Fraction:
+    from fractions import Fraction
+
+    return Fraction(value)
+
+
 def upsampled(rf: RF, scale: tuple[Fraction, Fraction], reach: object = 1) -> RF:
     """Upsampling by ``scale`` (output units per input unit, per axis), each output unit reading at most
     ``reach`` neighbouring input units per axis (nearest: 1; bilinear: 2; a transposed convolution:
@@ -126,8 +138,8 @@ def upsampled(rf: RF, scale: tuple[Fraction, Fraction], reach: object = 1) -> RF
     (r_h, r_w), (j_h, j_w) = rf.size, rf.jump
     c_h, c_w = rf.step or rf.jump  # the largest distance between neighbouring input units
     size = (r_h + (n_h - 1) * math.ceil(c_h), r_w + (n_w - 1) * math.ceil(c_w))
-    jump = (j_h / s_h, j_w / s_w)
-    return RF(size, jump, step=None if (c_h, c_w) == jump else (Fraction(c_h), Fraction(c_w)))
+    jump = (_fraction(j_h) / s_h, _fraction(j_w) / s_w)
+    return RF(size, jump, step=None if (c_h, c_w) == jump else (c_h, c_w))
 
 
 def transposed_reach(kernel: int, stride: int, dilation: int) -> int:

@@ -7,7 +7,6 @@ times its filter, into a ``d·(k − 1) + 1`` window of a stride-``s`` grid, the
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from cnncost.errors import ShapeError
@@ -244,6 +243,8 @@ define(
 def transpose_field(args: Args, shape: Shape, rf: RF) -> RF:
     # Each input scatters a d·(k − 1) + 1 wide window onto a stride-s grid: an output unit gathers at most
     # ⌈(d·(k − 1) + 1)/s⌉ neighbouring input units, and neighbouring outputs are j/s input pixels apart.
+    from fractions import Fraction
+
     (k_h, k_w), (s_h, s_w), (d_h, d_w) = args["kernel"], args["stride"], args["dilation"]
     reach = (transposed_reach(k_h, s_h, d_h), transposed_reach(k_w, s_w, d_w))
     return upsampled(rf, (Fraction(s_h), Fraction(s_w)), reach)
@@ -253,6 +254,8 @@ def transpose_field(args: Args, shape: Shape, rf: RF) -> RF:
 def upsample_field(args: Args, shape: Shape, rf: RF) -> RF:
     # nearest copies one input unit (r unchanged), bilinear weighs 2 neighbours per axis (r + j); the jump
     # divides by the scale (out/in, a fraction when a size is given).
+    from fractions import Fraction
+
     out = upsample_shape(args, shape)
     scale = (Fraction(out[0], shape[0]), Fraction(out[1], shape[1]))
     return upsampled(rf, scale, 2 if args["bilinear"] else 1)

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 #: SI prefixes for counts (k = 10³, M = 10⁶, G = 10⁹, …).
 _PREFIXES = ("", "k", "M", "G", "T", "P", "E")
@@ -171,10 +174,10 @@ def receptive_size(size: Sequence[int], *, exact: bool = True) -> str:
     return text if exact else f"≤{text}"
 
 
-def jump(jumps: Sequence[Fraction]) -> str:
+def jump(jumps: Sequence[int | Fraction]) -> str:
     """A jump (input pixels between neighbouring units): ``16``, ``1/2`` after upsampling, ``4×2`` per axis."""
 
-    def one(j: Fraction) -> str:
+    def one(j: int | Fraction) -> str:
         return str(j.numerator) if j.denominator == 1 else f"{j.numerator}/{j.denominator}"
 
     return one(jumps[0]) if jumps[0] == jumps[1] else f"{one(jumps[0])}×{one(jumps[1])}"

@@ -8,12 +8,14 @@ every input pixel reaches shows ``global``; a vector after a flatten keeps its v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncost.analysis.receptive import NOTE
 from cnncost.analysis.records import Record, Report
 from cnncost.render import numbers as num
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 #: What a unit that every input pixel reaches shows.
 GLOBAL = "global"
@@ -38,7 +40,7 @@ def cells(record: Record) -> tuple[str, str]:
     return num.receptive_size(rf.size, exact=rf.exact), num.NONE if rf.jump is None else num.jump(rf.jump)
 
 
-def _number(value: Fraction) -> int | float:
+def _number(value: int | Fraction) -> int | float:
     return int(value) if value.denominator == 1 else float(value)
 
 
