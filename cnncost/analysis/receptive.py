@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from cnncost import ir
 from cnncost.analysis.records import Record
 from cnncost.ops import find_op, get_op
 from cnncost.ops.receptive import RF, flattened, merge
 from cnncost.ops.reshape import FLATTENED
+
+__all__ = ["FLATTENED", "NOTE", "RF", "flattened", "join", "network_fields", "op_field", "row_field", "start"]
 
 #: What every output that shows receptive fields says about them, once (the table's footer, the JSON note).
 NOTE = (
@@ -86,44 +88,35 @@ def with_fields(network: ir.Network, records: list[Record]) -> list[Record]:
     return records
 
 
-# ------------------------------------------------------------------------------------ a chain of observed rows
+# ------------------------------------------------------------------------------------ a --module model's tensors
+
+#: Container calls that keep their input's receptive field (``F.relu(x)``): the activation ops' names.
+ACTIVATION_CALLS = frozenset(
+    {"relu", "relu6", "leaky_relu", "tanh", "sigmoid", "softmax", "silu", "hardswish", "hardsigmoid", "gelu"}
+)
+
+#: Container calls that join the paths of their operands (``out + identity``, ``torch.cat``, ``x * gate``).
+JOIN_CALLS = frozenset({"add", "iadd", "concat", "cat", "multiply", "mul", "imul"})
 
 
-class ChainStep(NamedTuple):
-    """One row a ``--module`` forward ran, in the order it first ran: its op and arguments (None: no registry op
-    describes it), its input shape, whether its one call took the output of the row run just before it
-    (``chained``), and whether it is a container's own call (``synthetic``: ``F.relu(x)``, ``x + y``)."""
+def op_field(op: str, args: Mapping[str, Any], in_shape: ir.Shape, rf: RF) -> RF | None:
+    """The receptive field after registry op ``op`` (a ``--module`` row a reverse mapping describes), or None when
+    its rule cannot say (arguments it does not know)."""
+    definition = find_op(op)
+    if definition is None:
+        return None
+    if len(in_shape) == 1 and rf.jump is not None:
+        rf = flattened(rf, FLATTENED)
+    try:
+        rule = definition.implementation("receptive_field")
+        return cast(RF, rule(MappingProxyType(dict(args)), in_shape, rf))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
-    path: str
-    op: str
-    args: Mapping[str, Any] | None
-    in_shape: ir.Shape
-    chained: bool
-    synthetic: bool
 
-
-def chain_fields(steps: Sequence[ChainStep]) -> dict[str, RF]:
-    """Receptive fields of a ``--module`` model's rows, as far as the graph is known: while each row took the
-    output of the row before it and is an op with a receptive-field rule. The first row that breaks the chain —
-    it read another tensor (a skip connection, a reshape), ran more than once, is a module no op describes, or
-    is a container's own call other than an activation (an addition or a concatenation joins paths the hooks do
-    not see) — ends it: that row and every later one get nothing, never a guess."""
-    fields: dict[str, RF] = {}
-    if not steps:
-        return fields
-    rf = start(steps[0].in_shape)
-    for step in steps:
-        op = find_op(step.op)
-        if not step.chained or op is None:
-            break
-        if step.synthetic:
-            if op.category != "activation":
-                break
-        elif step.args is None:
-            break
-        if len(step.in_shape) == 1 and rf.jump is not None:
-            rf = flattened(rf, FLATTENED)
-        rule = op.implementation("receptive_field")
-        rf = cast(RF, rule(MappingProxyType(dict(step.args or {})), step.in_shape, rf))
-        fields[step.path] = rf
-    return fields
+def row_field(calls: Sequence[RF | None]) -> RF | None:
+    """A ``--module`` row's receptive field: the one every call of it had; None when a call's is unknown or the
+    calls differ (a module run on different tensors)."""
+    if not calls or calls[0] is None or any(c != calls[0] for c in calls[1:]):
+        return None
+    return calls[0]

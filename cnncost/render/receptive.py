@@ -25,8 +25,8 @@ CSV_COLUMNS = ("rf_h", "rf_w", "jump_h", "jump_w", "rf_exact")
 
 #: Said under a ``--module`` table whose rows are not all known.
 MODULE_NOTE = (
-    "a --module model's RF is known only along the chain of modules each of which took the output of the one run "
-    "before it (as observed); rows past the first that did not are left blank"
+    "a --module model's RF follows each tensor from the input through the modules and calls cnncost has a rule "
+    "for; a row that read a tensor made otherwise (a custom layer, a reshape) is left blank, not guessed"
 )
 
 

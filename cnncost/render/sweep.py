@@ -49,8 +49,13 @@ def _cells(sweep: Sweep, row: SweepRow) -> list[str]:
 
 def _summary(sweep: Sweep) -> str:
     per = "per image" if sweep.batch == 1 else f"for a batch of {sweep.batch}"
-    axes = " × ".join(sweep.axes) if sweep.axes else "the networks"
-    return f"{sweep.spec}: {len(sweep.rows)} points ({axes}) · MACs {per}"
+    n = len(sweep.rows)
+    points = f"{n} point{'' if n == 1 else 's'}"
+    if len(sweep.networks) > 1:
+        points += f" ({' × '.join(['network', *sweep.axes])})"
+    elif sweep.axes:
+        points += f" ({' × '.join(sweep.axes)})"
+    return f"{sweep.spec}: {points} · MACs {per}"
 
 
 def sweep_table(sweep: Sweep, *, width: int = 120, color: bool = False, **_: Any) -> str:
