@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cac
     from cnncost.analysis.compare import Comparison
     from cnncost.analysis.memory import MemoryReport, Trainable
     from cnncost.analysis.records import Report, Summary
+    from cnncost.analysis.sweep import Sweep
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
     from cnncost.torch.verify import VerifyResult
 
@@ -291,6 +292,33 @@ def _is_module(obj: object) -> bool:
     """An ``nn.Module`` — without importing torch (an object can only be one when torch is already imported)."""
     torch_module = sys.modules.get("torch")
     return torch_module is not None and isinstance(obj, torch_module.nn.Module)
+
+
+def sweep(
+    spec: str | Path,
+    *,
+    sets: Mapping[str, Sequence[Any]] | None = None,
+    sizes: Sequence[Size] = (),
+    batch: int = 1,
+) -> Sweep:
+    """Analyze a network (or every network of a family file) at every point of the cartesian product of ``sets``
+    (variable → values) and ``sizes``: one ``SweepRow`` per point with its params and MACs, in grid order (the
+    last axis fastest). ``sweep("mobilenet-v1", sets={"width": [1.0, 0.75, 0.5, 0.25]}, sizes=[224, 192, 160,
+    128])`` is MobileNet's Tables 6 and 7. More than ``cnncost.analysis.sweep.MAX_POINTS`` points are refused.
+    Pure Python, no torch."""
+    from cnncost.analysis.sweep import sweep as run_sweep
+
+    _spec(spec, network=False)
+    _variables(sets)
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a list of sizes, not {type(sizes).__name__}")
+    pairs = [_size(s) for s in sizes]
+    return run_sweep(
+        Path(spec) if isinstance(spec, PathLike) else spec,
+        sets=sets,
+        sizes=[p for p in pairs if p is not None],
+        batch=batch,
+    )
 
 
 def check(*specs: str | Path) -> CheckReport:

@@ -354,6 +354,12 @@ def table(
                      help="say whether it fits: 24GiB, 80GB, or a device (H100, A100 40GB, RTX 4090)",
                      show_default=False),
     ] = None,
+    rf: Annotated[
+        bool,
+        typer.Option(
+            "--rf", help="add each row's receptive field (input pixels one unit sees) and jump (its stride so far)"
+        ),
+    ] = False,
 ) -> None:
     """Per-layer output shape, params, MACs and share of the total, with totals (FLOPs, other ops)."""
     from cnncost import api, render
@@ -364,6 +370,8 @@ def table(
         raise UsageError("--verify checks a spec against its PyTorch build", hint="a --module model is PyTorch's own")
     if fvcore and not verify:
         raise UsageError("--fvcore is an oracle of --verify", hint="add --verify")
+    if rf and train:
+        raise UsageError("--rf adds columns to the inference table; the train view has its own", hint="drop one")
     run = _module_options(timeout, real_forward, max_memory)
     options: dict[str, Any] = {"size": parse_size(size), "variables": parse_sets(sets)}
     if (train or chosen(freeze, trainable, train_from, bn)) and module is None and spec is not None:
@@ -394,7 +402,7 @@ def table(
         return
     show(
         lambda o: render.render(
-            "report", report, fmt.value, wide=wide, depth=depth, verified=verified, train=train, **o
+            "report", report, fmt.value, wide=wide, depth=depth, verified=verified, train=train, rf=rf, **o
         ),
         fmt.value,
     )
@@ -524,6 +532,39 @@ def explain(
     show(
         lambda o: render.render("explain", report, fmt.value, wide=wide, depth=depth, training=training, **o), fmt.value
     )
+
+
+@app.command()
+def sweep(
+    spec: SpecArgument,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=V1,V2,…",
+            help="values of a spec variable to sweep, e.g. --set width=0.25,0.5,0.75,1.0 (repeatable: every "
+            "combination is a point; a list value in brackets: --set depths=[2,2,2,2],[3,4,6,3])",
+            show_default=False,
+        ),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", "-s", metavar="N[,N…]", help="input sizes to sweep, e.g. 128,160,192,224 (H×W as 224x160)",
+            show_default=False,
+        ),
+    ] = None,
+    batch: BatchOption = 1,
+    fmt: FormatOption = Format.table,
+    wide: WideOption = False,
+) -> None:
+    """Params and MACs at every point of a grid of variable values and input sizes (a family file: every
+    network it defines), e.g. MobileNet's width multiplier × resolution."""
+    from cnncost import api, render
+    from cnncost.analysis.sweep import parse_sets, parse_sizes
+
+    result = api.sweep(spec, sets=parse_sets(sets), sizes=parse_sizes(size), batch=batch)
+    show(lambda o: render.render("sweep", result, fmt.value, wide=wide, **o), fmt.value)
 
 
 @app.command()

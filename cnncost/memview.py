@@ -69,7 +69,8 @@ def memory_view(
     }
     training = getattr(report, "training", None)
     if training is not None:  # --freeze / --trainable / --train-from: frozen layers keep no gradients nor state
-        chosen["trainable"] = frozenset(row.path for row in training.rows if row.trainable_params)
+        layers = zip(training.rows, report.records, strict=True)
+        chosen["trainable"] = frozenset(row.path for row, r in layers if r.is_layer and row.trainable_params)
     fit_to = device_memory(device) if device is not None else None
     assert spec is not None
     network = api.resolve(spec, **options)

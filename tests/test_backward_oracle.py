@@ -118,8 +118,8 @@ def test_the_module_tracker_misattributes_backward_at_a_fork() -> None:
     # residual's shortcut conv its whole block (its input's gradient completes only after the body's).
     network = api.resolve("resnet18")
     report = analyze_network(network, batch=BATCH)
-    shortcut = next(r for r in report.layers() if ".shortcut." in r.path and r.op == "conv")
-    block = shortcut.path.split(".shortcut.")[0]
+    shortcut = next(r for r in report.layers() if ".downsample." in r.path and r.op == "conv")  # torchvision's
+    block = shortcut.path.split(".downsample.")[0]
     module = api.build("resnet18", device="meta")
     with FlopCounterMode(display=False) as counter:
         module(torch.zeros(BATCH, 3, 224, 224, device="meta")).sum().backward()

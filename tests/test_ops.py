@@ -51,7 +51,9 @@ def test_a_missing_facet_is_reported() -> None:
     op = define("_test_incomplete", summary="", category="test", internal=True, fields={})
     try:
         missing = [f.name for f in FACETS if f.name not in op.facets]
-        assert missing == ["prepare", "shape", "cost", "formula", "build", "reverse", "backward", "saved"]
+        assert missing == [
+            "prepare", "shape", "cost", "formula", "build", "reverse", "backward", "saved", "receptive_field"
+        ]
     finally:
         del registry._INTERNAL["_test_incomplete"], registry._FACETS["_test_incomplete"]
 

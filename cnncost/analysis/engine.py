@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cnncost import ir
+from cnncost.analysis.receptive import with_fields
 from cnncost.analysis.records import Record, Report, Totals
 from cnncost.errors import LimitError
 from cnncost.limits import MAX_BATCH
@@ -58,6 +59,7 @@ def analyze_network(network: ir.Network, *, batch: int = 1, aux: bool = False) -
     records: list[Record] = []
     for child in network.root.children:
         _walk(child, 0, batch, records, network.root.path, aux)
+    records = with_fields(network, records)  # receptive field and jump of every row
     layer_rows = [r for r in records if r.is_layer]
     return Report(
         name=network.name,

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from cnncost.ir import Shape
+from cnncost.ops.receptive import RF
 
 if TYPE_CHECKING:
     from cnncost.analysis.training import Training
@@ -86,6 +87,9 @@ class Record:
     formula: str | None = None
     args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     observed: Observed | None = None
+    #: The receptive field of one unit of the row's output (``cnncost.analysis.receptive``); None where it cannot
+    #: be known (a ``--module`` row past what the observed chain proves).
+    receptive: RF | None = None
 
     @property
     def flops(self) -> int:

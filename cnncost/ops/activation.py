@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
+from cnncost.ops.receptive import RF, unchanged
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, KEEP_OUTPUT, Saved, keeps
 
@@ -129,3 +130,11 @@ def saved_input(args: Args, inp: Shape, out: Shape) -> Saved:
     # Their derivative reads the input: hardtanh_backward(grad, self), leaky_relu_backward(grad, self),
     # silu_backward, hardswish_backward, hardsigmoid_backward, gelu_backward(grad, self).
     return keeps(KEEP_INPUT)
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", *ACTIVATIONS)
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # one value out per value in (softmax: over the channels of one position)

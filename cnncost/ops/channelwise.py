@@ -14,6 +14,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, fmt_shape, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, linear_macs, pointwise_ops
+from cnncost.ops.receptive import RF, unchanged
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
@@ -239,3 +240,11 @@ def saved_pointwise(args: Args, inp: Shape, out: Shape) -> Saved:
     # does not track layouts, so a pointwise_linear straight after an NCHW producer (where PyTorch keeps a
     # channels-last copy) is under-counted by one input.
     return keeps(KEEP_INPUT_IF_TRAINED, new("weight", inp[2] * int(out[2]), "weight", per_image=False))
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "layernorm", "layer_scale", "pointwise_linear")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # the C values of one position at a time

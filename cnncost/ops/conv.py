@@ -13,6 +13,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, check_window, feature_map, input_channels, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, conv_macs, cost, pointwise_ops
+from cnncost.ops.receptive import RF, window
 from cnncost.ops.registry import Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
@@ -234,3 +235,12 @@ def conv_params(args: Args, inp: Shape) -> int:
     if links is not None:
         return int(f_h * f_w * links)
     return int(args["out"]) * (inp[2] // int(args["groups"])) * int(f_h) * int(f_w)
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "conv")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # r_out = r_in + (k − 1)·d·j_in, j_out = j_in·s per axis; groups and a connection table change no window.
+    return window(rf, args["kernel"], args["stride"], args["dilation"])

@@ -8,6 +8,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import fmt_shape, input_channels
 from cnncost.ops.costs import Cost, cost, linear_macs, pointwise_ops
+from cnncost.ops.receptive import RF
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT_IF_TRAINED, Saved, keeps, new
 
@@ -93,3 +94,11 @@ def saved(args: Args, inp: Shape, out: Shape) -> Saved:
     # addmm's backward reads the input (weight gradient: kept only when the weight trains) and the weight (input
     # gradient): in · out weights.
     return keeps(KEEP_INPUT_IF_TRAINED, new("weight", linear_macs(inp[0], int(args["out"])), "weight", per_image=False))
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "linear")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return RF.whole_input("a linear layer reads every value of its vector")

@@ -14,6 +14,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost, elements, pointwise_ops
+from cnncost.ops.receptive import RF, unchanged, window
 from cnncost.ops.registry import Absent, Args, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, KEEP_OTHER, Saved, keeps
 
@@ -157,3 +158,18 @@ def saved_nothing(args: Args, inp: Shape, out: Shape) -> Saved:
 def saved_multiply(args: Args, inp: Shape, out: Shape) -> Saved:
     # x · g(x): mul's backward reads each operand for the other's gradient: the input and the gate (other).
     return keeps(KEEP_INPUT, KEEP_OTHER)
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "zero_pad")
+def zero_pad_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Every s-th position, channels padded: a window of 1 moved by s.
+    return window(rf, 1, int(args["stride"]))
+
+
+@implement("receptive_field", "add", "concat", "multiply")
+def merge_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Position by position; the paths that meet here are joined by the engine (the largest path wins).
+    return unchanged(rf)

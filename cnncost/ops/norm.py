@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, affine_ops, cost, elements, lrn_ops
+from cnncost.ops.receptive import RF, unchanged
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
@@ -161,3 +162,11 @@ def saved_lrn(args: Args, inp: Shape, out: Shape) -> Saved:
         scratch=(new("mean", 2 * c * plane),),
         scratch_eval=(new("padded squares and mean", padded + c * plane),),
     )
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "bn", "lrn")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # per position (LRN mixes neighbouring channels, never positions)

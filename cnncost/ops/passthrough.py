@@ -9,6 +9,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, input_channels, no_formula, same_shape
 from cnncost.ops.costs import Cost, cost
+from cnncost.ops.receptive import RF, unchanged
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import Saved, keeps, new
 
@@ -178,3 +179,11 @@ def saved_stochastic_depth(args: Args, inp: Shape, out: Shape) -> Saved:
 def saved_shuffle(args: Args, inp: Shape, out: Shape) -> Saved:
     # A permutation of the channels copied into a new tensor; its backward is the inverse permutation by shape.
     return keeps()
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "identity", "stochastic_depth", "channel_shuffle")
+def receptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # values passed on, or channels permuted at each position

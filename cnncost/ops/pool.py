@@ -8,6 +8,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import check_window, feature_map, no_formula, pair, resolve_padding, window_out
 from cnncost.ops.costs import Cost, adaptive_window_total, cost, elements, pointwise_ops, window_ops
+from cnncost.ops.receptive import RF, window
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
@@ -277,3 +278,36 @@ def saved_avg(args: Args, inp: Shape, out: Shape) -> Saved:
 def saved_global_avg(args: Args, inp: Shape, out: Shape) -> Saved:
     # Adaptive average pooling to 1×1 is a mean over H and W: its backward needs the input's size only.
     return keeps()
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "maxpool", "avgpool")
+def window_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Pooling is a window like a conv of its kernel: r + (k − 1)·j_in, j_in·s.
+    return window(rf, args["kernel"], args["stride"])
+
+
+@implement("receptive_field", "global_avgpool", "global_maxpool")
+def global_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return RF.whole_input("global pooling reads every position")
+
+
+def adaptive_window(n: int, o: int) -> int:
+    """The largest window of adaptive pooling from ``n`` to ``o`` positions: window i is
+    [⌊i·n/o⌋, ⌈(i + 1)·n/o⌉)."""
+    return max(-(-(i + 1) * n // o) - i * n // o for i in range(o))
+
+
+@implement("receptive_field", "adaptive_avgpool")
+def adaptive_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # When o divides n the windows are a pool of kernel = stride = n/o. Otherwise they are uneven: the largest
+    # window stands for all of them (the largest path wins) and the step is n/o on average, a fraction.
+    from fractions import Fraction
+
+    (n_h, n_w), (o_h, o_w) = shape[:2], args["size"]
+    out = window(rf, (adaptive_window(n_h, o_h), adaptive_window(n_w, o_w)))
+    if out.jump is None or rf.jump is None:
+        return out
+    return RF(out.size, (rf.jump[0] * Fraction(n_h, o_h), rf.jump[1] * Fraction(n_w, o_w)), step=out.step)

@@ -98,6 +98,9 @@ FACETS: tuple[Facet, ...] = (
     Facet("reverse", "nn.Module types → the op's arguments (tuple of Reverse)", True),
     Facet("backward", "per-image backward MACs (input and weight gradients) and other ops, given what is needed"),
     Facet("saved", "what it keeps for backward and whether its output is new memory (cnncost.ops.saved.Saved)"),
+
+
+    Facet("receptive_field", "(arguments, input shape, incoming RF) → the RF of an output unit (ops.receptive)"),
 )
 FACET_NAMES = frozenset(f.name for f in FACETS)
 

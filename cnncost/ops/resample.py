@@ -13,6 +13,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import channels, feature_map, input_channels, no_formula, pair
 from cnncost.ops.costs import Cost, conv_transpose_macs, cost, elements, interpolation_ops, pointwise_ops
+from cnncost.ops.receptive import RF, transposed_reach, upsampled
 from cnncost.ops.registry import Args, Field, Reverse, define, implement
 from cnncost.ops.saved import KEEP_INPUT, Saved, keeps, new
 
@@ -273,3 +274,28 @@ def saved_transpose(args: Args, inp: Shape, out: Shape) -> Saved:
 def saved_upsample(args: Args, inp: Shape, out: Shape) -> Saved:
     # upsample_nearest2d / upsample_bilinear2d backward needs the input's size only: nothing kept.
     return keeps()
+
+
+# ---- facet: receptive_field
+
+
+@implement("receptive_field", "conv_transpose")
+def transpose_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # Each input scatters a d·(k − 1) + 1 wide window onto a stride-s grid: an output unit gathers at most
+    # ⌈(d·(k − 1) + 1)/s⌉ neighbouring input units, and neighbouring outputs are j/s input pixels apart.
+    from fractions import Fraction
+
+    (k_h, k_w), (s_h, s_w), (d_h, d_w) = args["kernel"], args["stride"], args["dilation"]
+    reach = (transposed_reach(k_h, s_h, d_h), transposed_reach(k_w, s_w, d_w))
+    return upsampled(rf, (Fraction(s_h), Fraction(s_w)), reach)
+
+
+@implement("receptive_field", "upsample")
+def upsample_field(args: Args, shape: Shape, rf: RF) -> RF:
+    # nearest copies one input unit (r unchanged), bilinear weighs 2 neighbours per axis (r + j); the jump
+    # divides by the scale (out/in, a fraction when a size is given).
+    from fractions import Fraction
+
+    out = upsample_shape(args, shape)
+    scale = (Fraction(out[0], shape[0]), Fraction(out[1], shape[1]))
+    return upsampled(rf, scale, 2 if args["bilinear"] else 1)

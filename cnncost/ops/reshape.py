@@ -8,6 +8,7 @@ from cnncost.errors import ShapeError
 from cnncost.ir import Shape
 from cnncost.ops.common import feature_map, flat_shape, no_formula, pair, same_shape
 from cnncost.ops.costs import Cost, cost, elements
+from cnncost.ops.receptive import RF, flattened, unchanged
 from cnncost.ops.registry import Absent, Args, Field, Reverse, define, implement
 from cnncost.ops.saved import Saved, keeps, new
 
@@ -171,3 +172,25 @@ def saved_crop(args: Args, inp: Shape, out: Shape) -> Saved:
     # A slice: a view of its input (no new bytes, the input stays alive while the view is), nothing kept —
     # its backward needs only the shapes.
     return keeps(alias=True)
+
+
+# ---- facet: receptive_field
+
+#: Why a vector's values have no jump.
+FLATTENED = "flatten: each value keeps its receptive field, but a vector has no positions (no jump)"
+
+
+@implement("receptive_field", "flatten")
+def flatten_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return flattened(rf, FLATTENED)
+
+
+@implement("receptive_field", "dropout")
+def dropout_field(args: Args, shape: Shape, rf: RF) -> RF:
+    return unchanged(rf)  # element-wise
+
+
+@implement("receptive_field", "crop")
+def crop_receptive_field(args: Args, inp: Shape, rf: RF) -> RF:
+    """A slice of the map: each unit is one of its input's, seeing what it saw, at the same spacing."""
+    return unchanged(rf)

@@ -125,6 +125,10 @@ RENDERERS: dict[str, Formats] = {
     "memory": Formats(
         "cnncost.render.memory:memory_table", "cnncost.render.memory:memory_json", "cnncost.render.memory:memory_csv"
     ),
+    "sweep": Formats(
+        "cnncost.render.sweep:sweep_table", "cnncost.render.sweep:sweep_json", "cnncost.render.sweep:sweep_csv",
+        "cnncost.render.sweep:sweep_markdown",
+    ),
 }
 
 
@@ -173,9 +177,11 @@ def report_table(
     color: bool = False,
     verified: Verified | None = None,
     train: bool = False,
+    rf: bool = False,
     **_: Any,
 ) -> str:
-    """``cnncost table`` as a table; a verification adds its line; ``train``: the train view."""
+    """``cnncost table`` as a table; a verification adds its line; ``train``: the train view; ``rf`` the receptive
+    field columns."""
     from cnncost.render.table import join, render_report, wrap_line
 
     if train:
@@ -183,34 +189,38 @@ def report_table(
 
         text = render_train(report, depth=depth, width=width, color=color)
     else:
-        text = render_report(report, depth=depth, width=width, color=color)
+        text = render_report(report, depth=depth, width=width, color=color, rf=rf)
     if verified is None:
         return text
     return text + join(wrap_line(verify_line(verified), width, None if verified.ok else "red", color))
 
 
-def report_json(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
-    """``cnncost table --format json``; a verification adds a ``verify`` key."""
+def report_json(
+    report: Report, *, depth: int | None = None, verified: Verified | None = None, rf: bool = False, **_: Any
+) -> str:
+    """``cnncost table --format json``; a verification adds a ``verify`` key, ``rf`` an ``rf`` field per row."""
     from cnncost.render import formats
 
-    data = formats.report_dict(report, depth=depth)
+    data = formats.report_dict(report, depth=depth, rf=rf)
     if verified is not None:
         data["verify"] = verify_dict(verified)
     return formats.dumps(data)
 
 
-def report_csv(report: Report, *, depth: int | None = None, **_: Any) -> str:
-    """``cnncost table --format csv``: one row per layer, verified or not."""
+def report_csv(report: Report, *, depth: int | None = None, rf: bool = False, **_: Any) -> str:
+    """``cnncost table --format csv``: one row per layer, verified or not (``rf``: receptive field columns)."""
     from cnncost.render import formats
 
-    return formats.report_csv(report, depth=depth)
+    return formats.report_csv(report, depth=depth, rf=rf)
 
 
-def report_markdown(report: Report, *, depth: int | None = None, verified: Verified | None = None, **_: Any) -> str:
-    """``cnncost table --format markdown``; a verification adds its line."""
+def report_markdown(
+    report: Report, *, depth: int | None = None, verified: Verified | None = None, rf: bool = False, **_: Any
+) -> str:
+    """``cnncost table --format markdown``; a verification adds its line, ``rf`` the receptive field columns."""
     from cnncost.render import formats
 
-    text = formats.report_markdown(report, depth=depth)
+    text = formats.report_markdown(report, depth=depth, rf=rf)
     return text + (f"\n{verify_line(verified)}\n" if verified is not None else "")
 
 

@@ -72,8 +72,20 @@ def record_dict(record: Record) -> dict[str, Any]:
     }
 
 
-def report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
-    """The JSON object of one report (see the module docstring)."""
+def report_dict(report: Report, *, depth: int | None = None, rf: bool = False) -> dict[str, Any]:
+    """The JSON object of one report (see the module docstring); ``rf`` adds ``receptive_field_note`` and an
+    ``rf`` object per row (``cnncost.render.receptive.record_fields``)."""
+    data = _report_dict(report, depth=depth)
+    if rf:
+        from cnncost.render.receptive import notes, record_fields
+
+        data["receptive_field_note"] = " · ".join(notes(report))
+        rows = zip(data["layers"], report.collapsed(depth), strict=True)
+        data["layers"] = [{**row, **record_fields(r)} for row, r in rows]
+    return data
+
+
+def _report_dict(report: Report, *, depth: int | None = None) -> dict[str, Any]:
     t = report.totals
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -227,10 +239,11 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def report_csv(report: Report, *, depth: int | None = None) -> str:
+def report_csv(report: Report, *, depth: int | None = None, rf: bool = False) -> str:
     """One row per layer (or collapsed group) with a header; shapes as ``28x28x6``, counts as plain integers.
 
-    There is no totals row, so every numeric column sums to the report's totals.
+    There is no totals row, so every numeric column sums to the report's totals. ``rf`` adds the receptive field
+    columns after ``output_shape`` (``cnncost.render.receptive.CSV_COLUMNS``).
     """
     from cnncost.render.train import csv_extra
 
@@ -255,6 +268,12 @@ def report_csv(report: Report, *, depth: int | None = None) -> str:
                 *more,
             ]
         )
+    if rf:
+        from cnncost.render import receptive
+
+        at = CSV_COLUMNS.index("output_shape") + 1
+        rows = [[*row[:at], *receptive.csv_cells(r), *row[at:]] for row, r in zip(rows, records, strict=True)]
+        return csv_text((*CSV_COLUMNS[:at], *receptive.CSV_COLUMNS, *CSV_COLUMNS[at:], *extra_columns), rows)
     return csv_text((*CSV_COLUMNS, *extra_columns), rows)
 
 
@@ -276,7 +295,7 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str) -
     return lines
 
 
-def report_markdown(report: Report, *, depth: int | None = None) -> str:
+def report_markdown(report: Report, *, depth: int | None = None, rf: bool = False) -> str:
     title, *facts = header_lines(report)
     total_macs = report.totals.macs
     rows = [
@@ -303,9 +322,18 @@ def report_markdown(report: Report, *, depth: int | None = None) -> str:
         ]
     )
     formula = "formula" if report.batch == 1 else "formula (per image)"
+    header, align = ["layer", "op", "output", "params", "MACs", "% MACs", formula], "llrrrrl"
+    if rf:
+        from cnncost.render.receptive import cells, notes
+
+        header, align = [*header[:3], "RF", "jump", *header[3:]], "llrrrrrrl"
+        shown = [*report.collapsed(depth), None]
+        rows = [[*row[:3], *(cells(r) if r else ("", "")), *row[3:]] for row, r in zip(rows, shown, strict=True)]
     lines = [f"**{md_cell(title)}**", ""] + [md_cell(line) + "  " for line in facts] + [""]
-    lines += md_table(["layer", "op", "output", "params", "MACs", "% MACs", formula], rows, "llrrrrl")
+    lines += md_table(header, rows, align)
     lines += [""] + [md_cell(line) + "  " for line in totals_lines(report)]
+    if rf:
+        lines += [""] + [f"_{md_cell(note)}_  " for note in notes(report)]
     lines += ["", f"_convention: {md_cell(CONVENTION)}_"]
     return "\n".join(lines) + "\n"
 

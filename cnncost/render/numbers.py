@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 #: SI prefixes for counts (k = 10³, M = 10⁶, G = 10⁹, …).
 _PREFIXES = ("", "k", "M", "G", "T", "P", "E")
@@ -180,3 +184,19 @@ def size(nbytes: int) -> str:
         value /= 1024
         unit += 1
     return f"{sign}{value:.2f} {_BINARY[unit]}"
+
+
+def receptive_size(size: Sequence[int], *, exact: bool = True) -> str:
+    """A receptive field in input pixels: ``196``, or ``7×11`` where height and width differ; ``≤19`` where it is
+    the most an uneven grid (after upsampling) can span."""
+    text = str(size[0]) if size[0] == size[1] else f"{size[0]}×{size[1]}"
+    return text if exact else f"≤{text}"
+
+
+def jump(jumps: Sequence[int | Fraction]) -> str:
+    """A jump (input pixels between neighbouring units): ``16``, ``1/2`` after upsampling, ``4×2`` per axis."""
+
+    def one(j: int | Fraction) -> str:
+        return str(j.numerator) if j.denominator == 1 else f"{j.numerator}/{j.denominator}"
+
+    return one(jumps[0]) if jumps[0] == jumps[1] else f"{one(jumps[0])}×{one(jumps[1])}"

@@ -326,7 +326,9 @@ def totals_lines(report: Report, *, color: bool = False) -> list[str]:
 REPORT_DROP_ORDER = ("formula", "% MACs", "op")
 
 
-def report_layout(report: Report, *, depth: int | None = None, width: int = 120, color: bool = False) -> Layout:
+def report_layout(
+    report: Report, *, depth: int | None = None, width: int = 120, color: bool = False, rf: bool = False
+) -> Layout:
     """The per-layer table (or collapsed rows at ``depth``) with a totals row.
 
     At a narrow width columns go in ``REPORT_DROP_ORDER``: the formula first (when the width leaves it less than 16
@@ -364,6 +366,11 @@ def report_layout(report: Report, *, depth: int | None = None, width: int = 120,
         Column("% MACs", "right", num.percent(t.macs, t.macs), drop=REPORT_DROP_ORDER.index("% MACs")),
         Column(formula, footer="", flexible=True, min_width=16, drop=REPORT_DROP_ORDER.index("formula")),
     ]
+    if rf:  # --rf: receptive field and jump after the output (asked for, so never dropped)
+        from cnncost.render.receptive import cells as rf_cells
+
+        columns[3:3] = [Column("RF", "right", footer=""), Column("jump", "right", footer="")]
+        rows = [[*row[:3], *rf_cells(r), *row[3:]] for row, r in zip(rows, records, strict=True)]
     return layout(columns, rows, width=width, color=color)
 
 
@@ -373,7 +380,13 @@ def report_lines(report: Report, *, depth: int | None = None, width: int = 120, 
 
 
 def render_report(
-    report: Report, *, depth: int | None = None, width: int = 120, color: bool = False, wide: bool = False
+    report: Report,
+    *,
+    depth: int | None = None,
+    width: int = 120,
+    color: bool = False,
+    wide: bool = False,
+    rf: bool = False,
 ) -> str:
     """The whole ``cnncost table`` output: header, table with totals, FLOPs and other ops, convention."""
     if wide:
@@ -382,7 +395,7 @@ def render_report(
     for line in header_lines(report):
         lines += wrap_line(line, width)
     lines.append("")
-    table = report_layout(report, depth=depth, width=width, color=color)
+    table = report_layout(report, depth=depth, width=width, color=color, rf=rf)
     lines += table.lines
     lines.append("")
     lines += totals_lines(report, color=color)
@@ -397,6 +410,11 @@ def render_report(
     if announced:
         lines += ["", *dropped_lines(announced, width, color)]
     lines.append("")
+    if rf:
+        from cnncost.render.receptive import notes
+
+        for note in notes(report):
+            lines += wrap_line(note, width, "dim", color)
     lines += wrap_line(f"convention: {CONVENTION}", width, "dim", color)
     return join(lines)
 

@@ -16,6 +16,7 @@ slow, reference path).
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -28,11 +29,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from cnncost.analysis import receptive
 from cnncost.analysis.records import CallStats, Observed, Record
 from cnncost.ir import Shape
 from cnncost.ops import get_op, reverse_op
 from cnncost.ops.aten import AtenCost, aten_cost
 from cnncost.ops.aten import first_tensor as aten_first_tensor
+from cnncost.ops.receptive import RF
 from cnncost.torch.guard import prepare_dispatch
 
 #: Our own tensor calls inside the model's forward (reading shapes) skip every torch-function mode: the observer
@@ -171,6 +174,7 @@ class _Row:
     weights: dict[str, int] = field(default_factory=dict)
     synthetic: bool = False
     module_path: str | None = None  # the module's own path (None for rows of a container's own work)
+    fields: list[RF | None] = field(default_factory=list)  # the receptive field of its output, call by call
     used: set[int] = field(default_factory=set)  # ids of the parameters its calls were given
 
 
@@ -180,6 +184,8 @@ class _Frame:
     row: _Row | None
     absorbing: bool  # a known module: its formula stands for everything inside it
     container: bool
+    rf_in: RF | None = None  # the receptive field of the tensor this call of a layer row read
+    in_shape: Shape = ()
 
 
 @dataclass
@@ -188,6 +194,7 @@ class Call:
     first: torch.Tensor | None
     cost: AtenCost = field(default_factory=AtenCost)
     params: tuple[int, ...] = ()
+    operands: tuple[Any, ...] = ()  # every tensor it was given (a list of them flattened): joins read them
 
 
 def _parameter_ids(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[int, ...]:
@@ -213,6 +220,22 @@ class Observer:
         self.module_paths = {path for path, _ in model.named_modules()}
         self.quiet = False  # inside our own hooks: their tensor calls are not the model's
         self.failed_op: str | None = None  # the aten operator that raised, if one did under observation
+        # The receptive field of every tensor the forward made that cnncost can follow, by id, with a weak
+        # reference that proves the id still names that tensor (cnncost.analysis.receptive).
+        self.tensor_fields: dict[int, tuple[Any, RF]] = {}
+
+    def _field_of(self, t: Any) -> RF | None:
+        """The receptive field of tensor ``t``, or None when it was not made by a step cnncost can follow."""
+        entry = self.tensor_fields.get(id(t)) if t is not None else None
+        return entry[1] if entry is not None and entry[0]() is t else None
+
+    def _set_field(self, t: Any, rf: RF | None) -> None:
+        if t is None:
+            return
+        if rf is None:
+            self.tensor_fields.pop(id(t), None)  # an in-place call by an unknown step: no longer known
+        else:
+            self.tensor_fields[id(t)] = (weakref.ref(t), rf)
 
     # ---------------------------------------------------------------- rows
 
@@ -243,6 +266,8 @@ class Observer:
                 self.stack.append(_Frame(path, None, True, False))
                 return
             x = first_tensor(inputs)
+            if not path and x is not None:
+                self._set_field(x, receptive.start(ir_shape(x.shape)))  # the model's input
             container = next(module.children(), None) is not None
             known = known_op(module, x)
             depth = path.count(".") if path else 0
@@ -260,7 +285,9 @@ class Observer:
                     known=dict(known[1]) if known is not None else None,
                     module_path=path,
                 )
-                self.stack.append(_Frame(path, row, known is not None, False))
+                frame = _Frame(path, row, known is not None, False, self._field_of(x))
+                frame.in_shape = ir_shape(x.shape) if x is not None else ()
+                self.stack.append(frame)
             elif path:
                 row = self._row(
                     path,
@@ -297,6 +324,14 @@ class Observer:
                 return
             row = frame.row
             y = first_tensor(output)
+            if row.kind == "layer":
+                rf = None
+                if row.known is not None and frame.rf_in is not None:
+                    rf = receptive.op_field(row.op, row.known, frame.in_shape, frame.rf_in)
+                row.fields.append(rf)
+                self._set_field(y, rf)
+            elif y is not None:
+                row.fields.append(self._field_of(y))  # a container: the field of what it returned
             if row.calls == 0 and y is not None:
                 row.output_shape = ir_shape(y.shape)
             if y is not None:
@@ -321,7 +356,10 @@ class Observer:
         if self.quiet or self.call is not None or (self.stack and self.stack[-1].absorbing):
             return None  # nested, or inside a module whose formula stands for everything it does
         first = first_tensor(args) if args else first_tensor(kwargs)
-        self.call = Call(call_name(func), first, params=_parameter_ids(args, kwargs))
+        operands = tuple(
+            t for a in args for t in (a if isinstance(a, (list, tuple)) else (a,)) if isinstance(t, torch.Tensor)
+        )
+        self.call = Call(call_name(func), first, params=_parameter_ids(args, kwargs), operands=operands)
         return self.call
 
     def end_call(self, call: Call, result: Any) -> None:
@@ -332,11 +370,15 @@ class Observer:
         cost = call.cost
         label = call_label(call.name)
         if cost.free and not cost.unknown and label not in _VISIBLE_FREE_CALLS and call.name not in _COUNTED_ELSEWHERE:
+            self._flattened(call, result)
             return
         y = first_tensor(result)
         if frame.container:
             row = self._synthetic_row(frame, label, call, y)
             row.used.update(call.params)
+            rf = self._call_field(label, call, y)
+            row.fields.append(rf)
+            self._set_field(y, rf)
         else:
             assert frame.row is not None
             row = frame.row
@@ -350,6 +392,30 @@ class Observer:
         stats[2] += y.numel() if y is not None else 0
         stats[3] += cost.macs
         stats[4] += cost.other.get("bias", 0)
+
+    def _flattened(self, call: Call, result: Any) -> None:
+        """A free call that flattens a feature map to one vector per item (``torch.flatten(x, 1)``): its values
+        keep their receptive fields, without positions. Any other free call (a view, a permute) makes a tensor
+        cnncost does not follow."""
+        y = first_tensor(result)
+        x = call.first
+        rf = self._field_of(x)
+        if y is None or x is None or rf is None or y.dim() != 2 or x.dim() != 4:
+            return
+        if y.numel() == x.numel() and y.shape[0] == x.shape[0]:
+            self._set_field(y, receptive.flattened(rf, receptive.FLATTENED))
+
+    def _call_field(self, label: str, call: Call, y: torch.Tensor | None) -> RF | None:
+        """The receptive field of a container's own call: an activation keeps its input's; an addition, a
+        concatenation or a product of feature maps joins its operands' (the largest path wins; a parameter
+        operand, a learned scale, has none and joins nothing); anything else is not followed."""
+        if label in receptive.ACTIVATION_CALLS:
+            return self._field_of(call.first)
+        if label in receptive.JOIN_CALLS and y is not None and y.dim() == 4:
+            fields = [self._field_of(t) for t in call.operands if not isinstance(t, nn.Parameter)]
+            if fields and all(f is not None for f in fields):
+                return receptive.join([f for f in fields if f is not None])
+        return None
 
     def _synthetic_row(self, frame: _Frame, label: str, call: Call, y: torch.Tensor | None) -> _Row:
         base = f"{frame.path}.{label}" if frame.path else label
@@ -434,6 +500,7 @@ class Observer:
             formula=row.formula,
             args=MappingProxyType(dict(row.known or {})),
             observed=observed,
+            receptive=receptive.row_field(row.fields),
         )
 
     def _assign_params(self) -> None:
