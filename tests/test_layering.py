@@ -37,6 +37,7 @@ LAYERS: tuple[str, ...] = (
     "api",
     "cnncost",
     "render",
+    "docs",
     "cliparams",
     "cli",
     "__main__",
