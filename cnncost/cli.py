@@ -668,6 +668,70 @@ def bench(
         raise typer.Exit(130)
 
 
+# ------------------------------------------------------------------------------------------ plot
+
+
+class PlotKind(str, Enum):
+    shapes = "shapes"
+    costs = "costs"
+    compare = "compare"
+
+
+@app.command()
+def plot(
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE.png|FILE.svg|FILE.pdf",
+            help="the picture to write (atomically); the extension sets the format",
+            show_default=False,
+        ),
+    ],
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NAME…]", help="networks: names, spec files, or a glob over the library ('resnet*')",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        PlotKind,
+        typer.Option(
+            "--kind", "-k", case_sensitive=False,
+            help="shapes: H×W and channels per layer; costs: MACs and params per layer or block; compare: networks "
+            "as points, MACs against params",
+        ),
+    ] = PlotKind.costs,
+    every: Annotated[bool, typer.Option("--all", help="every bundled network (with --kind compare)")] = False,
+    size: SizeOption = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE[,VALUE…]",
+            help="set a spec variable; several values draw the network once per value (repeatable: every "
+            "combination), e.g. --set width=0.25,0.5,0.75,1.0",
+            show_default=False,
+        ),
+    ] = None,
+    depth: DepthOption = None,
+) -> None:
+    """Draw a picture of what networks cost (needs matplotlib): per-layer shapes, per-layer costs, or networks
+    compared as points. Numbers are the analysis's own (as 'table' prints them)."""
+    from cnncost.atomic import check_writable, write_bytes
+    from cnncost.render import plot as plots
+
+    fmt = plots.format_of(output)
+    check_writable(output)
+    plots.require_matplotlib()
+    grid = [(" ".join(items), parse_sets(items)) for items in plots.set_grid(sets)]
+    subjects = plots.gather(specs or [], kind=kind.value, every=every, size=parse_size(size), grid=grid)
+    data = plots.KINDS[kind.value].data(subjects, depth)
+    write_bytes(output, plots.render(data, fmt))
+    _note(f"wrote {output}: {kind.value} of {len(subjects)} network(s)")
+
+
 # ------------------------------------------------------------------------- docs: Markdown kept true
 
 
