@@ -766,7 +766,7 @@ def docs(
     results = [marked.refresh(name, run=lambda args: _captured(list(args), width), commands=names) for name in files]
     stale = [r for r in results if r.stale]
     if check_:
-        emit("".join(r.diff() for r in stale))
+        emit("".join(r.diff() + r.image_lines() for r in stale))
         for r in results:
             state = f"STALE — run: cnncost docs {r.shown} --update" if r.stale else "up to date"
             _note(f"{r.shown}: {r.blocks} block(s), {state}")
@@ -774,7 +774,10 @@ def docs(
             raise typer.Exit(1)
         return
     for r in stale:
-        write_bytes(r.path, r.new.encode("utf-8"))
+        for image in r.images:
+            write_bytes(image.path, image.data)
+        if r.new != r.old:
+            write_bytes(r.path, r.new.encode("utf-8"))
     for r in results:
         _note(f"{r.shown}: {r.blocks} block(s), {'updated' if r.stale else 'already up to date'}")
 

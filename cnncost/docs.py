@@ -40,7 +40,7 @@ from pathlib import Path
 
 from cnncost.errors import CnnCostError, NotFoundError, suggest
 
-__all__ = ["OUTPUT_OPTIONS", "Block", "FileResult", "output_path", "parse", "refresh"]
+__all__ = ["OUTPUT_OPTIONS", "Block", "FileResult", "Image", "output_path", "parse", "refresh"]
 
 OPEN = re.compile(r"^<!-- cnncost: (?P<args>.*?) -->[ \t]*$")
 CLOSE = re.compile(r"^<!-- /cnncost -->[ \t]*$")
@@ -79,18 +79,37 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture a plot marker writes that is missing or shows other data than it would now: where the marker
+    is, the path as the marker names it, the file, and its new bytes."""
+
+    line: int
+    shown: str
+    path: Path
+    data: bytes
+
+
+@dataclass(frozen=True)
 class FileResult:
-    """A Markdown file before and after its blocks were regenerated."""
+    """A Markdown file before and after its blocks were regenerated, and the pictures that are stale."""
 
     shown: str
     path: Path
     blocks: int
     old: str
     new: str
+    images: tuple[Image, ...] = ()
 
     @property
     def stale(self) -> bool:
-        return self.old != self.new
+        return self.old != self.new or bool(self.images)
+
+    def image_lines(self) -> str:
+        """One line per stale picture (a diff cannot show an image)."""
+        return "".join(
+            f"{self.shown}:{image.line}: {image.shown} is stale (missing, or drawn from other figures)\n"
+            for image in self.images
+        )
 
     def diff(self) -> str:
         """The unified diff from the file as it is to the file with fresh blocks ('' when up to date)."""
@@ -262,13 +281,21 @@ def refresh(path: str | os.PathLike[str], *, run: Run, commands: Collection[str]
     blocks = parse(old, shown, commands)
     lines = old.splitlines(keepends=True)
     pieces: list[str] = []
+    images: list[Image] = []
     done = 0
     with _working_directory(target.resolve().parent):
         for block in blocks:
             opening = lines[block.start]
             newline = opening[len(opening.rstrip("\r\n")) :] or "\n"
+            image = output_path(block.args) if block.args[0] == "plot" else None
             try:
-                output = run(block.args)
+                if image is None:
+                    output = run(block.args)
+                else:
+                    output = ""
+                    fresh = _picture(block, image, run)
+                    if fresh is not None:
+                        images.append(fresh)
             except CnnCostError as exc:
                 raise _error(shown, block.line, f"'{block.command}' failed: {exc.one_line()}") from None
             body = render_block(block.args, output, newline)
@@ -277,4 +304,46 @@ def refresh(path: str | os.PathLike[str], *, run: Run, commands: Collection[str]
             pieces += [*lines[done : block.start + 1], body]
             done = block.end
     pieces += lines[done:]
-    return FileResult(shown=shown, path=target, blocks=len(blocks), old=old, new="".join(pieces))
+    return FileResult(
+        shown=shown, path=target, blocks=len(blocks), old=old, new="".join(pieces), images=tuple(images)
+    )
+
+
+def _picture(block: Block, image: str, run: Run) -> Image | None:
+    """Draw a plot marker's picture into a temporary file; the new picture when the one the marker names is
+    missing or carries another data fingerprint (``cnncost.render.plot``), else None. Runs in the file's folder."""
+    import tempfile
+
+    from cnncost.atomic import check_writable
+    from cnncost.render.plot import fingerprint_of
+
+    check_writable(image)
+    target = Path(image).resolve()
+    with tempfile.TemporaryDirectory(prefix="cnncost-docs-") as folder:
+        scratch = Path(folder) / ("picture" + Path(image).suffix)
+        run(_with_output(block.args, str(scratch)))
+        data = scratch.read_bytes()
+        fresh = fingerprint_of(scratch)
+    if fresh is not None and fresh == fingerprint_of(target):
+        return None
+    return Image(line=block.line, shown=image, path=target, data=data)
+
+
+def _with_output(args: Sequence[str], path: str) -> list[str]:
+    """The marker's words with the file its ``-o``/``--output`` names replaced by ``path``."""
+    out: list[str] = []
+    skip = False
+    for i, word in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if word in OUTPUT_OPTIONS and i + 1 < len(args):
+            out += [word, path]
+            skip = True
+        elif word.startswith("--output="):
+            out.append("--output=" + path)
+        elif word.startswith("-o") and len(word) > 2:
+            out.append("-o" + path)
+        else:
+            out.append(word)
+    return out

@@ -47,9 +47,10 @@ from cnncost.errors import MissingDependencyError, UsageError
 from cnncost.render import numbers as num
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from cnncost.analysis.records import Record, Report, Summary
+
+#: A ``matplotlib.figure.Figure`` (matplotlib is imported inside functions only, and not for type checking).
+Figure = Any
 
 __all__ = [
     "FORMATS",
