@@ -243,3 +243,54 @@ def test_environment_is_left_as_it_was(tmp_path: Path, monkeypatch: pytest.Monke
     cwd = os.getcwd()
     assert cli.main(["docs", str(doc), "--update"]) == 0
     assert os.environ["COLUMNS"] == "77" and "NO_COLOR" not in os.environ and os.getcwd() == cwd
+
+
+# ----------------------------------------------------------------------------------------------- plot markers
+
+
+def test_with_output_replaces_every_spelling_of_the_output() -> None:
+    assert marked._with_output(["plot", "a", "-o", "x.png", "--kind", "costs"], "/t/p.png") == [
+        "plot", "a", "-o", "/t/p.png", "--kind", "costs",
+    ]  # fmt: skip
+    assert marked._with_output(["plot", "a", "--output=x.png"], "/t/p.png") == ["plot", "a", "--output=/t/p.png"]
+    assert marked._with_output(["plot", "a", "-ox.png"], "/t/p.png") == ["plot", "a", "-o/t/p.png"]
+
+
+def test_a_plot_marker_writes_its_picture_and_links_it(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from cnncost.render.plot import fingerprint_of
+
+    (tmp_path / "pics").mkdir()
+    marker = "<!-- cnncost: plot lenet5 --kind shapes -o pics/lenet5.svg -->"
+    doc = write(tmp_path / "doc.md", f"# Pictures\n{marker}\n<!-- /cnncost -->\n")
+    picture = tmp_path / "pics" / "lenet5.svg"
+    code, out, err = run("docs", str(doc), "--check")
+    assert code == 1
+    assert f"{doc}:2: pics/lenet5.svg is stale" in out
+    assert not picture.exists()  # --check writes nothing
+
+    code, _, err = run("docs", str(doc), "--update")
+    assert code == 0, err
+    assert doc.read_text(encoding="utf-8") == (
+        "# Pictures\n<!-- cnncost: plot lenet5 --kind shapes -o pics/lenet5.svg -->\n"
+        "![cnncost plot lenet5 --kind shapes](pics/lenet5.svg)\n<!-- /cnncost -->\n"
+    )
+    stamp = fingerprint_of(picture)
+    assert stamp is not None and picture.read_bytes().startswith(b"<?xml")
+    assert run("docs", str(doc), "--check")[0] == 0
+
+    picture.write_text("<svg>someone else's picture</svg>", encoding="utf-8")  # no fingerprint: stale
+    code, out, _ = run("docs", str(doc), "--check")
+    assert code == 1 and "pics/lenet5.svg is stale" in out
+    assert run("docs", str(doc), "--update")[0] == 0
+    assert fingerprint_of(picture) == stamp
+    assert sorted(p.name for p in (tmp_path / "pics").iterdir()) == ["lenet5.svg"]
+
+
+def test_a_plot_marker_whose_folder_is_missing_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    doc = write(tmp_path / "doc.md", "<!-- cnncost: plot lenet5 -o nowhere/x.png -->\n<!-- /cnncost -->\n")
+    code, _, err = run("docs", str(doc), "--check")
+    assert code == 1
+    assert err.startswith(f"error: {doc}:1: 'cnncost plot lenet5 -o nowhere/x.png' failed: ")
+    assert "does not exist" in err
