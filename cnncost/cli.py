@@ -715,7 +715,15 @@ def plot(
             show_default=False,
         ),
     ] = None,
-    depth: DepthOption = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", "-d", min=0, metavar="N",
+            help="shapes and costs: fold blocks nested deeper than N into one row (default: every layer; costs: "
+            "the deepest view within 60 rows)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draw a picture of what networks cost (needs matplotlib): per-layer shapes, per-layer costs, or networks
     compared as points. Numbers are the analysis's own (as 'table' prints them)."""
@@ -738,8 +746,9 @@ def plot(
 @app.command()
 def docs(
     files: Annotated[
-        list[str], typer.Argument(metavar="FILE.md…", help="Markdown files with cnncost blocks", show_default=False)
-    ],
+        list[str] | None,
+        typer.Argument(metavar="FILE.md…", help="Markdown files with cnncost blocks", show_default=False),
+    ] = None,
     check_: Annotated[
         bool, typer.Option("--check", help="exit 1 with a unified diff when a block is stale; write nothing")
     ] = False,
@@ -756,8 +765,10 @@ def docs(
     from cnncost import docs as marked
     from cnncost.atomic import check_writable, write_bytes
 
-    if check_ == update:
-        raise UsageError("give one of --check or --update", hint="e.g. cnncost docs README.md --check")
+    if check_ == update or not files:
+        raise UsageError(
+            "give Markdown files and one of --check or --update", hint="e.g. cnncost docs README.md --check"
+        )
     command = typer.main.get_command(app)
     names = set(getattr(command, "commands", {}))
     if update:

@@ -206,8 +206,9 @@ def test_a_usage_error_or_a_failing_check_in_a_marker_is_refused(tmp_path: Path)
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["docs", "README.md"], "give one of --check or --update"),
-        (["docs", "README.md", "--check", "--update"], "give one of --check or --update"),
+        (["docs", "README.md"], "give Markdown files and one of --check or --update"),
+        (["docs", "README.md", "--check", "--update"], "one of --check or --update"),
+        (["docs", "--check"], "give Markdown files"),
         (["docs", "missing.md", "--check"], "missing.md: no such file"),
     ],
 )
