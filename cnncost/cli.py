@@ -708,6 +708,160 @@ def bench(
         raise typer.Exit(130)
 
 
+# ------------------------------------------------------------------------------------------ plot
+
+
+class PlotKind(str, Enum):
+    shapes = "shapes"
+    costs = "costs"
+    compare = "compare"
+
+
+@app.command()
+def plot(
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE.png|FILE.svg|FILE.pdf",
+            help="the picture to write (atomically); the extension sets the format",
+            show_default=False,
+        ),
+    ],
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NAME…]", help="networks: names, spec files, or a glob over the library ('resnet*')",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        PlotKind,
+        typer.Option(
+            "--kind", "-k", case_sensitive=False,
+            help="shapes: H×W and channels per layer; costs: MACs and params per layer or block; compare: networks "
+            "as points, MACs against params",
+        ),
+    ] = PlotKind.costs,
+    every: Annotated[bool, typer.Option("--all", help="every bundled network (with --kind compare)")] = False,
+    size: SizeOption = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE[,VALUE…]",
+            help="set a spec variable; several values draw the network once per value (repeatable: every "
+            "combination), e.g. --set width=0.25,0.5,0.75,1.0",
+            show_default=False,
+        ),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", "-d", min=0, metavar="N",
+            help="shapes and costs: fold blocks nested deeper than N into one row (default: every layer; costs: "
+            "the deepest view within 60 rows)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Draw a picture of what networks cost (needs matplotlib): per-layer shapes, per-layer costs, or networks
+    compared as points. Numbers are the analysis's own (as 'table' prints them)."""
+    from cnncost.atomic import check_writable, write_bytes
+    from cnncost.render import plot as plots
+
+    fmt = plots.format_of(output)
+    check_writable(output)
+    plots.require_matplotlib()
+    grid = [(" ".join(items), parse_sets(items)) for items in plots.set_grid(sets)]
+    subjects = plots.gather(specs or [], kind=kind.value, every=every, size=parse_size(size), grid=grid)
+    data = plots.KINDS[kind.value].data(subjects, depth)
+    write_bytes(output, plots.render(data, fmt))
+    _note(f"wrote {output}: {kind.value} of {len(subjects)} network(s)")
+
+
+# ------------------------------------------------------------------------- docs: Markdown kept true
+
+
+@app.command()
+def docs(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="FILE.md…", help="Markdown files with cnncost blocks", show_default=False),
+    ] = None,
+    check_: Annotated[
+        bool, typer.Option("--check", help="exit 1 with a unified diff when a block is stale; write nothing")
+    ] = False,
+    update: Annotated[bool, typer.Option("--update", help="rewrite the stale blocks in place (atomically)")] = False,
+    width: Annotated[int, typer.Option("--width", min=40, max=400, help="the width tables are rendered at")] = 100,
+) -> None:
+    """Regenerate the blocks of Markdown files that carry a cnncost command: '<!-- cnncost: table vgg16 -->',
+    the command's output, '<!-- /cnncost -->'. The command runs in-process in the file's folder, without colour
+    at --width columns; only cnncost commands run (not docs or bench), never a shell. A block renders as the
+    command prints: --format markdown raw (a table renders), json and csv in a ```json/```csv fence, anything
+    else in a ```text fence; a plot marker (plot NAME -o FILE.png) writes the image and links it. Markers in
+    fenced code are text. --check exits 1 with a diff when a block is stale; --update rewrites only the blocks,
+    the rest of the file byte for byte."""
+    from cnncost import docs as marked
+    from cnncost.atomic import check_writable, write_bytes
+
+    if check_ == update or not files:
+        raise UsageError(
+            "give Markdown files and one of --check or --update", hint="e.g. cnncost docs README.md --check"
+        )
+    command = typer.main.get_command(app)
+    names = set(getattr(command, "commands", {}))
+    if update:
+        for name in files:
+            check_writable(name)
+    results = [marked.refresh(name, run=lambda args: _captured(list(args), width), commands=names) for name in files]
+    stale = [r for r in results if r.stale]
+    if check_:
+        emit("".join(r.diff() + r.image_lines() for r in stale))
+        for r in results:
+            state = f"STALE — run: cnncost docs {r.shown} --update" if r.stale else "up to date"
+            _note(f"{r.shown}: {r.blocks} block(s), {state}")
+        if stale:
+            raise typer.Exit(1)
+        return
+    for r in stale:
+        for image in r.images:
+            write_bytes(image.path, image.data)
+        if r.new != r.old:
+            write_bytes(r.path, r.new.encode("utf-8"))
+    for r in results:
+        _note(f"{r.shown}: {r.blocks} block(s), {'updated' if r.stale else 'already up to date'}")
+
+
+def _captured(args: list[str], width: int) -> str:
+    """Run one cnncost command in this process and return what it printed (at ``width`` columns, no colour);
+    a failure — an error, a usage error or a non-zero exit — is a ``CnnCostError``."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {key: os.environ.get(key) for key in ("COLUMNS", "NO_COLOR")}
+    os.environ.update(COLUMNS=str(width), NO_COLOR="1")
+    try:
+        command = typer.main.get_command(app)
+        _fast_params(command)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result = command.main(args=args, prog_name="cnncost", standalone_mode=False)
+    except ClickError as exc:
+        raise UsageError(_usage_message(exc)) from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    code = result if isinstance(result, int) else 0
+    if code:
+        said = err.getvalue().strip().splitlines()
+        raise CnnCostError(f"exited {code}" + (f": {said[-1]}" if said else ""))
+    return out.getvalue()
+
+
 # ------------------------------------------------------------------------------------ the one error map
 
 

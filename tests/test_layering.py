@@ -39,6 +39,7 @@ LAYERS: tuple[str, ...] = (
     "render",
     "console",
     "memview",
+    "docs",
     "cliparams",
     "cli_train",
     "cli",
@@ -208,3 +209,28 @@ def test_the_checker_sees_a_cycle_and_an_upward_import(tmp_path: Path) -> None:
     (root / "spec" / "x.py").write_text("")
     assert upward_imports(root) == ["errors → spec goes up the layers (cnncost/errors.py:2)"]
     assert cycles(root) == [["errors", "spec"]]
+
+
+#: The one module that may import matplotlib (``cnncost plot``), and only inside its functions.
+PLOTTING = "cnncost.render.plot"
+
+
+def test_matplotlib_is_imported_only_by_the_plot_module_inside_functions() -> None:
+    offending = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = module_name(path, PACKAGE)
+        for target, line, at_module_level in imports(path, PACKAGE):
+            if target.split(".")[0] == "matplotlib" and (module != PLOTTING or at_module_level):
+                offending.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {target}")
+    assert offending == []
+    assert any(t.startswith("matplotlib") for t, _, _ in imports(PACKAGE / "render" / "plot.py", PACKAGE))
+
+
+def test_the_cli_and_the_plot_module_load_without_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "import cnncost.cli, cnncost.render.plot, cnncost.docs\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,10 +1,10 @@
-"""README examples are real output: every block marked ``<!-- output: cnncost ARGS -->`` must equal what the
-command prints now (at 100 columns, no colour). ``pytest --update-golden`` rewrites those blocks in place."""
+"""README examples are real output: every block between ``<!-- cnncost: ARGS -->`` and ``<!-- /cnncost -->`` must
+equal what ``cnncost ARGS`` prints now, as ``cnncost docs README.md --check`` (CI's own step) sees it.
+``pytest --update-golden`` rewrites those blocks in place (``cnncost docs README.md --update``)."""
 
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from pathlib import Path
 
@@ -14,39 +14,32 @@ from typer.testing import CliRunner
 from cnncost import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCK = re.compile(r"<!-- output: cnncost (?P<args>[^>]*?) -->\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
+MARKER = re.compile(r"^<!-- cnncost: (?P<args>.*?) -->$", re.M)
 
 
-def output_of(args: str) -> str:
+def docs(*args: str) -> tuple[int, str, str]:
     runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, _err, _):
-        code = cli.main(shlex.split(args))
+    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
+        code = cli.main(["docs", *args])
         sys.stdout.flush()
-        text = out.getvalue().decode("utf-8")
-    assert code == 0, f"cnncost {args} exited {code}"
-    return "\n".join(line.rstrip() for line in text.rstrip("\n").splitlines()) + "\n"
+        sys.stderr.flush()
+        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
 
 
 def test_readme_has_examples() -> None:
-    assert len(BLOCK.findall(README.read_text(encoding="utf-8"))) >= 4
+    commands = MARKER.findall(README.read_text(encoding="utf-8"))
+    assert len(commands) >= 4
+    assert "list --format markdown" in commands  # the library table
 
 
 def test_readme_examples_are_real_output(request: pytest.FixtureRequest) -> None:
-    text = README.read_text(encoding="utf-8")
-    update = bool(request.config.getoption("--update-golden"))
-    stale: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        fresh = output_of(match["args"])
-        if fresh != match["body"]:
-            stale.append(match["args"])
-        return f"<!-- output: cnncost {match['args']} -->\n```{match['lang']}\n{fresh}```"
-
-    new = BLOCK.sub(replace, text)
-    if update:
-        README.write_text(new, encoding="utf-8")
+    if request.config.getoption("--update-golden"):
+        code, _, err = docs(str(README), "--update")
+        assert code == 0, err
         return
-    assert not stale, f"README output is stale for: {stale} (run 'pytest --update-golden' and review the diff)"
+    code, diff, err = docs(str(README), "--check")
+    assert code == 0, f"README output is stale (run 'pytest --update-golden' and review the diff):\n{diff}{err}"
+    assert "up to date" in err
 
 
 def test_readme_sections_named_by_messages_exist() -> None:

@@ -200,3 +200,17 @@ def jump(jumps: Sequence[int | Fraction]) -> str:
         return str(j.numerator) if j.denominator == 1 else f"{j.numerator}/{j.denominator}"
 
     return one(jumps[0]) if jumps[0] == jumps[1] else f"{one(jumps[0])}×{one(jumps[1])}"
+
+
+def tick(value: float) -> str:
+    """An axis tick in short SI form with no trailing zeros: ``2500000`` → ``2.5 M``, ``1e8`` → ``100 M``,
+    ``15470264320`` → ``15.47 G``, ``64`` → ``64``, ``0.5`` → ``0.5`` (plots)."""
+    if value == 0:
+        return "0"
+    if abs(value) < 1000:
+        return f"{value:g}"
+    text = si(value)
+    number, _, prefix = text.partition(" ")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return f"{number} {prefix}".rstrip()

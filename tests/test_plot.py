@@ -1,0 +1,305 @@
+"""``cnncost plot``: each kind renders to PNG, SVG and PDF (Agg, no window); what the figures draw is read back from
+their Axes and held to the analysis; labels of the compare plot never overlap; bad requests are one line."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncost
+from cnncost import cli
+from cnncost.render import numbers as num
+from cnncost.render import plot as plots
+
+matplotlib = pytest.importorskip("matplotlib")
+
+MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<?xml", "pdf": b"%PDF-"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
+        code = cli.main(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+
+
+def subject(name: str, **variables: Any) -> plots.Subject:
+    label = " ".join([name, *(f"{k}={v}" for k, v in variables.items())])
+    return plots.Subject(label, name, cnncost.analyze(name, variables=variables))
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------------- rendering
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+@pytest.mark.parametrize(
+    ("kind", "names"),
+    [("shapes", ["lenet5"]), ("costs", ["lenet5", "conv5x5-bottleneck"]), ("compare", ["resnet18", "resnet34"])],
+)
+def test_each_kind_renders_to_each_format(kind: str, names: list[str], fmt: str, tmp_path: Path) -> None:
+    target = tmp_path / f"picture.{fmt}"
+    code, out, err = run("plot", *names, "--kind", kind, "-o", str(target))
+    assert code == 0, err
+    assert out == ""  # stdout stays clean; the note goes to stderr
+    assert f"wrote {target}" in err
+    data = target.read_bytes()
+    assert data.startswith(MAGIC[fmt])
+    subjects = [subject(n) for n in names]
+    assert plots.fingerprint_of(target) == plots.fingerprint(plots.KINDS[kind].data(subjects, None))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporary file left
+
+
+def test_the_same_data_gives_the_same_bytes() -> None:
+    data = plots.costs_data([subject("lenet5")])
+    for fmt in ("png", "svg", "pdf"):
+        assert plots.render(data, fmt) == plots.render(data, fmt)
+
+
+def test_the_fingerprint_follows_the_figures() -> None:
+    a = plots.compare_data([subject("mobilenet-v1", width=0.5)])
+    b = plots.compare_data([subject("mobilenet-v1", width=0.75)])
+    assert plots.fingerprint(a) != plots.fingerprint(b)
+    assert plots.fingerprint(a) == plots.fingerprint(plots.compare_data([subject("mobilenet-v1", width=0.5)]))
+
+
+# ---------------------------------------------------------------------------- the plotted data = the report
+
+
+def lines_by_label(fig: Any) -> dict[str, list[float]]:
+    return {line.get_label(): list(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()}
+
+
+def test_shapes_draw_lenet5_as_the_course_does() -> None:
+    fig = plots.figure(plots.shapes_data([subject("lenet5")]))
+    drawn = lines_by_label(fig)
+    # input 32×32×1, c1 28×28×6, p1 14×14×6, c2 10×10×16, p2 5×5×16, flatten 400, fc1 120, fc2 84, output 10
+    nan = math.nan
+    assert [v if not math.isnan(v) else nan for v in drawn["height × width"]][:5] == [32, 28, 14, 10, 5]
+    assert all(math.isnan(v) for v in drawn["height × width"][5:])
+    assert drawn["channels (after flatten: the vector's length)"] == [1, 6, 6, 16, 16, 400, 120, 84, 10]
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["input", "c1", "p1", "c2", "p2", "flatten1", "fc1", "fc2", "output"]
+
+
+def test_shapes_follow_the_report_row_by_row() -> None:
+    report = cnncost.analyze("vgg16")
+    data = plots.shapes_data([plots.Subject("vgg16", "vgg16", report)])
+    fig = plots.figure(data)
+    drawn = lines_by_label(fig)
+    rows = [r for r in report.layers() if r.params or r.macs or r.output_shape != r.input_shape]
+    assert drawn["channels (after flatten: the vector's length)"] == [3] + [r.output_shape[-1] for r in rows]
+    heights = drawn["height × width"]
+    assert heights[0] == 224
+    maps = [r.output_shape[0] for r in rows if len(r.output_shape) == 3]
+    assert [h for h in heights[1:] if not math.isnan(h)] == maps
+    spatial = [h for h in heights if not math.isnan(h)]
+    assert spatial == sorted(spatial, reverse=True) and spatial[-1] == 7  # H×W falls: 224 … 7
+    assert max(c for c in drawn["channels (after flatten: the vector's length)"][:-4]) == 512  # C rises to 512
+
+
+def bars(ax: Any) -> list[tuple[str, float]]:
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    return list(zip(labels, [p.get_width() for p in ax.patches], strict=True))
+
+
+def test_costs_show_vgg16s_fc6_holding_the_params_and_its_convs_the_macs() -> None:
+    report = cnncost.analyze("vgg16")
+    fig = plots.figure(plots.costs_data([plots.Subject("vgg16", "vgg16", report)]))
+    macs_ax, params_ax = fig.axes[:2]
+    rows = [r for r in report.layers() if r.params or r.macs]
+    assert bars(macs_ax) == [(r.path, r.macs) for r in rows]
+    widths = [p.get_width() for p in params_ax.patches]
+    assert widths == [r.params for r in rows]
+    params = dict(zip([name for name, _ in bars(macs_ax)], widths, strict=True))
+    # fc6 (the spec's fc1): 7·7·512 × 4096 weights + 4096 biases = 102,764,544, 74.3% of 138,357,544
+    assert params["fc1"] == 25088 * 4096 + 4096 == 102_764_544
+    assert max(params, key=lambda k: params[k]) == "fc1"
+    conv_macs = sum(p.get_width() for p in macs_ax.patches if matplotlib.colors.to_hex(p.get_facecolor()) == "#1f77b4")
+    assert conv_macs / report.totals.macs > 0.99  # the convolutions hold 99.2% of the MACs
+    texts = [t.get_text() for t in params_ax.texts]
+    assert f"{num.tick(102_764_544)} (74.3%)" in texts
+
+
+def test_costs_at_a_depth_fold_blocks_into_rows_that_sum_to_the_totals() -> None:
+    report = cnncost.analyze("resnet50")
+    data = plots.costs_data([plots.Subject("resnet50", "resnet50", report)], depth=1)
+    fig = plots.figure(data)
+    drawn = bars(fig.axes[0])
+    assert [name for name, _ in drawn][:3] == ["conv1", "bn1", "layer1.0"] or [n for n, _ in drawn][:3] == [
+        "conv1",
+        "layer1.0",
+        "layer1.1",
+    ]
+    assert sum(w for _, w in drawn) == report.totals.macs
+    assert sum(p.get_width() for p in fig.axes[1].patches) == report.totals.params
+
+
+def test_costs_fold_to_fit_by_default() -> None:
+    data = plots.costs_data([subject("resnet152")])
+    network = data["networks"][0]
+    assert network["depth"] is not None and len(network["rows"]) <= plots.MAX_ROWS
+
+
+def test_compare_draws_each_network_at_its_totals() -> None:
+    names = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    subjects = [subject(n) for n in names]
+    fig = plots.figure(plots.compare_data(subjects))
+    ax = fig.axes[0]
+    offsets = [tuple(xy) for xy in ax.collections[0].get_offsets()]
+    assert offsets == [(s.report.totals.macs, s.report.totals.params) for s in subjects]
+    assert offsets[0] == (1_814_073_344, 11_689_512)  # ResNet-18, as torchvision publishes it
+    assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "point-label") == sorted(names)
+    assert ax.get_xscale() == "linear"  # 1.8 G … 11.5 G: within LOG_SPAN
+
+
+def test_compare_joins_the_points_of_one_network_under_several_values() -> None:
+    subjects = [subject("mobilenet-v1", width=w) for w in (0.25, 0.5, 0.75, 1.0)]
+    fig = plots.figure(plots.compare_data(subjects))
+    ax = fig.axes[0]
+    (curve,) = [line for line in ax.get_lines() if line.get_label() == "_curve mobilenet-v1"]
+    assert list(curve.get_xdata()) == sorted(s.report.totals.macs for s in subjects)
+    assert ax.get_xscale() == "log"  # 41 M … 569 M MACs: more than LOG_SPAN
+
+
+# ----------------------------------------------------------------------------------- labels never overlap
+
+
+def label_boxes(fig: Any) -> tuple[list[Any], Any]:
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_gid() == "point-label"]
+    # the text's own box (an Annotation's get_window_extent also spans its leader line)
+    own = matplotlib.text.Text.get_window_extent
+    return [own(t, renderer) for t in texts], ax.get_window_extent(renderer)
+
+
+def assert_disjoint(boxes: list[Any], area: Any) -> None:
+    for i, a in enumerate(boxes):
+        assert area.x0 <= a.x0 and a.x1 <= area.x1 and area.y0 <= a.y0 and a.y1 <= area.y1, "a label leaves the axes"
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), f"labels overlap: {a} and {b}"
+
+
+def test_the_whole_library_is_labelled_without_overlap() -> None:
+    summaries = cnncost.api.library_summaries()
+    subjects = [plots.Subject(s.name, s.name, s) for s in summaries]
+    data = plots.compare_data(subjects)
+    assert data["scales"] == {"macs": "log", "params": "log"}
+    fig = plots.figure(data)
+    boxes, area = label_boxes(fig)
+    assert_disjoint(boxes, area)
+    labelled = {name.strip() for t in fig.axes[0].texts if t.get_gid() == "point-label"
+                for name in t.get_text().replace("\n", " ").split(",")}  # fmt: skip
+    assert labelled == {s.name for s in summaries}  # every network is named, none left out
+    assert "left out" not in fig.axes[0].get_title()
+
+
+def test_crowded_points_still_get_disjoint_labels_or_are_said_to_be_left_out() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    xs = [1 + 0.02 * i for i in range(60)]
+    ys = [1 + 0.015 * (i % 7) for i in range(60)]
+    ax.scatter(xs, ys)
+    ax.set_xlim(0, 3)
+    ax.set_ylim(0, 2)
+    fig.canvas.draw()
+    dropped = plots.place_labels(fig, ax, xs, ys, [f"network-{i}" for i in range(60)])
+    boxes, area = label_boxes(fig)
+    assert_disjoint(boxes, area)
+    assert len(boxes) + len(dropped) <= 60 and dropped  # too many for a small figure: some are said to be left out
+
+
+# --------------------------------------------------------------------------------------------- requests
+
+
+def test_set_grid_splits_values_at_top_level_commas_only() -> None:
+    assert plots.set_grid(["width=0.25,0.5", "depths=[2, 2],[3, 3]"]) == [
+        ["width=0.25", "depths=[2, 2]"],
+        ["width=0.25", "depths=[3, 3]"],
+        ["width=0.5", "depths=[2, 2]"],
+        ["width=0.5", "depths=[3, 3]"],
+    ]
+    assert plots.set_grid(None) == [[]]
+    assert plots.set_grid(["name='a,b'"]) == [["name='a,b'"]]
+
+
+def test_numbers_tick() -> None:
+    assert [num.tick(v) for v in (0, 64, 0.5, 2_500_000, 1e8, 15_470_264_320, 4_097_000)] == [
+        "0", "64", "0.5", "2.5 M", "100 M", "15.47 G", "4.1 M",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "code"),
+    [
+        (["lenet5", "--kind", "sweep", "-o", "x.png"], "'sweep' is not one of", 2),
+        (["lenet5", "-o", "x.jpg"], "the format comes from the extension", 2),
+        (["lenet5", "-o", "no/such/dir/x.png"], "does not exist", 2),
+        (["lenet5", "-o", "x.png/"], "names a directory", 2),
+        (["-o", "x.png"], "plot needs a network", 2),
+        (["lenet5", "--all", "-o", "x.png", "--kind", "compare"], "not both", 2),
+        (["vgg*", "resnet*", "--kind", "costs", "-o", "x.png"], "at most 8", 2),
+        (["nosuch*", "--kind", "compare", "-o", "x.png"], "no bundled network matches", 1),
+        (["lenet5", "--set", "width=0.5", "-o", "x.png"], "width", 2),
+    ],
+)
+def test_bad_requests_are_one_line(args: list[str], says: str, code: int, tmp_path: Path) -> None:
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        got, out, err = run("plot", *args)
+    finally:
+        os.chdir(cwd)
+    assert (got, out) == (code, "")
+    assert says in one_line_error(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_matplotlib_plot_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    code, out, err = run("plot", "lenet5", "-o", str(tmp_path / "x.png"))
+    assert (code, out) == (1, "")
+    line = one_line_error(err)
+    assert "needs matplotlib" in line and "pip install matplotlib" in line and "'.[plot]'" in line
+
+
+def test_a_failure_while_drawing_leaves_the_old_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = tmp_path / "x.png"
+    target.write_bytes(b"old")
+
+    def broken(data: Any, fmt: str) -> bytes:
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(plots, "render", broken)
+    code, _, err = run("plot", "lenet5", "-o", str(target))
+    assert code == 1 and "drawing failed" in err
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+
+
+def test_a_pattern_and_all_draw_the_library_from_its_totals(tmp_path: Path) -> None:
+    target = tmp_path / "resnets.svg"
+    code, _, err = run("plot", "resnet*", "--kind", "compare", "-o", str(target))
+    assert code == 0, err
+    assert "compare of" in err
+    names = [s.name for s in cnncost.api.library_summaries("resnet*")]
+    assert f"compare of {len(names)} network(s)" in err
