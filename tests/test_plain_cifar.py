@@ -40,3 +40,13 @@ def test_without_batchnorm_every_conv_has_a_bias() -> None:
     # 19 convs with 16 (conv1) + 6·16 (stack 1) + 6·32 + 6·64 = 16 + 96 + 192 + 384 = 688 output channels: the
     # batchnorms' 2 · 688 = 1,376 scales and shifts go, 688 conv biases come: 269,722 − 1,376 + 688 = 269,034
     assert without.totals.params == with_bn - 688 == 269_034
+
+
+def test_width_and_channels_scale_the_family() -> None:
+    narrow = api.analyze("resnet20", variables={"width": 0.25, "channels": 1}, size=8)
+    # filters 4/8/16 on 8×8×1: conv1 3·3·1·4 = 36 + bn 8; stack 1: 3 × (2·3·3·4·4 + 2·8) = 3 × 304 = 912;
+    # stack 2: (3·3·4·8 + 3·3·8·8 + 2·16) + 2 × (2·576 + 32) = 896 + 2,368 = 3,264;
+    # stack 3: (3·3·8·16 + 3·3·16·16 + 2·32) + 2 × (2·2,304 + 64) = 3,520 + 9,344 = 12,864; fc 16·10 + 10 = 170
+    assert narrow.totals.params == 36 + 8 + 912 + 3_264 + 12_864 + 170 == 17_254
+    assert narrow.input_shape == (8, 8, 1)
+    assert narrow.output_shape == (10,)
