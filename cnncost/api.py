@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cac
     from cnncost.analysis.compare import Comparison
     from cnncost.analysis.records import Report, Summary
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
+    from cnncost.torch.gradients import GradientReport
     from cnncost.torch.verify import VerifyResult
 
 Spec = str | Path | ir.Network
@@ -268,3 +269,59 @@ def bench(
     from cnncost.bench.network import bench_networks
 
     return bench_networks(specs, config or Config(), size=_size(size), variables=variables, progress=progress)
+
+
+# ---------------------------------------------------------------------------- gradient flow and depth study
+
+#: Spec variables that switch batchnorm on and off (``--bn/--no-bn``): the CIFAR ResNets' and VGG's.
+BN_VARIABLES = ("bn", "batchnorm")
+
+
+def with_bn(
+    spec: Spec, *, bn: bool | None, size: Size = None, variables: Mapping[str, Any] | None = None
+) -> ir.Network:
+    """The network with its batchnorm switch (a ``bn`` or ``batchnorm`` variable) set to ``bn``; ``None`` keeps the
+    spec's default. A network without such a variable is refused in one line when ``bn`` is given."""
+    network = resolve(spec, size=size, variables=variables)
+    if bn is None:
+        return network
+    if not isinstance(bn, bool):
+        raise TypeError(f"bn must be True, False or None, not {bn!r}")
+    switch = next((name for name in BN_VARIABLES if name in network.variables), None)
+    if switch is None:
+        from cnncost.errors import UsageError
+
+        raise UsageError(
+            f"--{'' if bn else 'no-'}bn: {network.name} has no batchnorm switch (a 'bn' or 'batchnorm' variable)",
+            hint="leave out --bn/--no-bn for it; resnet20…resnet110, plain20…plain110 and vgg11…vgg19 have one",
+        )
+    if network.variables[switch] == bn:
+        return network
+    return resolve(spec, size=size, variables={**(variables or {}), switch: bn})
+
+
+def gradients(
+    *specs: Spec,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    bn: bool | None = None,
+    batch: int = 32,
+    seed: int = 0,
+    init: str = "default",
+) -> list[GradientReport]:
+    """Gradient flow at initialization: for each network, the gradient norm of every weight layer (input to
+    output) and the output std of every block, on one seeded batch of random inputs and labels with
+    cross-entropy loss (``cnncost.torch.gradients.GradientReport``). Needs PyTorch."""
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
+    for name, value in (("batch", batch), ("seed", seed)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, not {value!r}")
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost gradients")
+    from cnncost.torch.gradients import gradient_flow
+
+    networks = [with_bn(spec, bn=bn, size=size, variables=variables) for spec in specs]
+    return [gradient_flow(network, batch=batch, seed=seed, init=init) for network in networks]

@@ -668,6 +668,68 @@ def bench(
         raise typer.Exit(130)
 
 
+# -------------------------------------------------------------------- gradient flow and the depth study
+
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="random seed: same seed, same numbers")]
+BnOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--bn/--no-bn",
+        help="switch batchnorm on or off, where the spec has a 'bn' or 'batchnorm' variable (default: the spec's)",
+        show_default=False,
+    ),
+]
+PlotOption = Annotated[
+    str | None,
+    typer.Option("--output", "-o", metavar="FILE.png", help="also draw the plot to this PNG (needs matplotlib)"),
+]
+
+
+class Init(str, Enum):
+    default = "default"
+    kaiming = "kaiming"
+    xavier = "xavier"
+
+
+@app.command()
+def gradients(
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME_OR_PATH…", help="one or more networks (names or spec files)", show_default=False),
+    ],
+    batch: Annotated[int, typer.Option("--batch", "-b", min=2, help="random inputs in the batch")] = 32,
+    seed: SeedOption = 0,
+    init: Annotated[
+        Init, typer.Option("--init", case_sensitive=False, help="weights: PyTorch's default, Kaiming or Xavier")
+    ] = Init.default,
+    bn: BnOption = None,
+    size: SizeOption = None,
+    sets: SetOption = None,
+    output: PlotOption = None,
+    fmt: FormatOption = Format.table,
+    wide: WideOption = False,
+) -> None:
+    """Gradient norm of every weight layer at initialization, input to output, with the first/last ratio, and the
+    output std of every block: does the gradient vanish or explode on its way back? Needs PyTorch."""
+    from cnncost import api, render
+
+    if output is not None:
+        from cnncost.atomic import check_writable
+        from cnncost.render.curves import require_matplotlib
+
+        check_writable(output)
+        require_matplotlib("--output")
+    reports = api.gradients(
+        *specs, size=parse_size(size), variables=parse_sets(sets), bn=bn, batch=batch, seed=seed, init=init.value
+    )
+    if output is not None:
+        from cnncost.render.gradients import gradients_plot
+
+        gradients_plot(reports, output)
+        _note(f"plot written to {output}")
+    show(lambda o: render.render("gradients", reports, fmt.value, wide=wide, **o), fmt.value)
+
+
 # ------------------------------------------------------------------------------------ the one error map
 
 

@@ -122,6 +122,10 @@ RENDERERS: dict[str, Formats] = {
         "cnncost.render.bench:bench_table", "cnncost.render.bench:bench_json", "cnncost.render.bench:bench_csv",
         "cnncost.render.bench:bench_markdown",
     ),
+    "gradients": Formats(
+        "cnncost.render.gradients:gradients_table", "cnncost.render.gradients:gradients_json",
+        "cnncost.render.gradients:gradients_csv",
+    ),
 }
 
 

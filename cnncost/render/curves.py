@@ -1,0 +1,89 @@
+"""Line plots as PNG files: one or more panels, one line per series (matplotlib, an optional extra).
+
+``save_lines(path, panels)`` is the whole interface: a panel has a title, axis labels, a log or linear y axis and
+its series (label, x values, y values). matplotlib is imported inside the function (with its non-interactive Agg
+backend), so nothing else in cnncost loads it; without it the one-line error says how to get it. The PNG is
+rendered into memory and written atomically (``cnncost.atomic``): a failure leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cnncost.errors import MissingDependencyError
+
+INSTALL_HINT = "pip install 'cnncost[plot]' (matplotlib)"
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    xlabel: str
+    ylabel: str
+    series: Sequence[Series] = field(default_factory=tuple)
+    log_y: bool = False
+    y_limits: tuple[float, float] | None = None
+
+
+def require_matplotlib(feature: str = "a plot") -> None:
+    """A one-line error when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            f"{feature} needs matplotlib, which is not installed", hint=INSTALL_HINT
+        ) from None
+
+
+def png_bytes(panels: Sequence[Panel], *, title: str | None = None) -> bytes:
+    """The panels side by side as PNG bytes."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4 * len(panels), 4.8), dpi=100, layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=True):
+        for series in panel.series:
+            xs, ys = list(series.x), list(series.y)
+            if panel.log_y:  # a zero or negative value has no place on a log axis: leave a gap there
+                ys = [y if y > 0 and math.isfinite(y) else math.nan for y in ys]
+            ax.plot(xs, ys, label=series.label, marker="o" if len(xs) <= 12 else None, markersize=4)
+        if panel.log_y:
+            ax.set_yscale("log")
+        if all(float(x).is_integer() for series in panel.series for x in series.x):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if panel.y_limits is not None:
+            ax.set_ylim(*panel.y_limits)
+        ax.set_title(panel.title)
+        ax.set_xlabel(panel.xlabel)
+        ax.set_ylabel(panel.ylabel)
+        ax.grid(True, which="major", alpha=0.3)
+        if panel.series:
+            ax.legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def save_lines(path: str, panels: Sequence[Panel], *, title: str | None = None) -> None:
+    """Write the panels as one PNG to ``path``, atomically."""
+    from cnncost.atomic import write_bytes
+
+    write_bytes(path, png_bytes(panels, title=title))
