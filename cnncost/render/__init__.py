@@ -126,6 +126,10 @@ RENDERERS: dict[str, Formats] = {
         "cnncost.render.gradients:gradients_table", "cnncost.render.gradients:gradients_json",
         "cnncost.render.gradients:gradients_csv",
     ),
+    "depth-study": Formats(
+        "cnncost.render.depth_study:study_table", "cnncost.render.depth_study:study_json",
+        "cnncost.render.depth_study:study_csv",
+    ),
 }
 
 
