@@ -20,9 +20,14 @@ INSTALL_HINT = "pip install 'cnncost[plot]' (matplotlib)"
 
 @dataclass(frozen=True)
 class Series:
+    """One line: ``color`` an index into matplotlib's colour cycle (default: the series' place), ``dashed`` for a
+    second measure of the same thing (test beside training error)."""
+
     label: str
     x: Sequence[float]
     y: Sequence[float]
+    color: int | None = None
+    dashed: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Panel:
     series: Sequence[Series] = field(default_factory=tuple)
     log_y: bool = False
     y_limits: tuple[float, float] | None = None
+    x_ticks: Sequence[float] | None = None
 
 
 def require_matplotlib(feature: str = "a plot") -> None:
@@ -53,22 +59,33 @@ def png_bytes(panels: Sequence[Panel], *, title: str | None = None) -> bytes:
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4 * len(panels), 4.8), dpi=100, layout="constrained")
+    width = max(6.4 * len(panels), 8.0)
+    figure = Figure(figsize=(width, 4.8), dpi=100, layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
-        for series in panel.series:
+        for i, series in enumerate(panel.series):
             xs, ys = list(series.x), list(series.y)
             if panel.log_y:  # a zero or negative value has no place on a log axis: leave a gap there
                 ys = [y if y > 0 and math.isfinite(y) else math.nan for y in ys]
-            ax.plot(xs, ys, label=series.label, marker="o" if len(xs) <= 12 else None, markersize=4)
+            ax.plot(
+                xs,
+                ys,
+                label=series.label,
+                marker="o" if len(xs) <= 12 else None,
+                markersize=4,
+                color=f"C{i if series.color is None else series.color}",
+                linestyle="--" if series.dashed else "-",
+            )
         if panel.log_y:
             ax.set_yscale("log")
-        if all(float(x).is_integer() for series in panel.series for x in series.x):
+        if panel.x_ticks is None and all(float(x).is_integer() for series in panel.series for x in series.x):
             from matplotlib.ticker import MaxNLocator
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if panel.y_limits is not None:
             ax.set_ylim(*panel.y_limits)
+        if panel.x_ticks is not None:
+            ax.set_xticks(list(panel.x_ticks))
         ax.set_title(panel.title)
         ax.set_xlabel(panel.xlabel)
         ax.set_ylabel(panel.ylabel)
@@ -76,10 +93,21 @@ def png_bytes(panels: Sequence[Panel], *, title: str | None = None) -> bytes:
         if panel.series:
             ax.legend(fontsize="small")
     if title:
-        figure.suptitle(title)
+        figure.suptitle(wrap_title(title, int(width * 10)))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def wrap_title(title: str, chars: int) -> str:
+    """A title broken into lines of at most about ``chars`` characters, at its `` · `` separators."""
+    lines: list[str] = []
+    for part in title.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= chars:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def save_lines(path: str, panels: Sequence[Panel], *, title: str | None = None) -> None:

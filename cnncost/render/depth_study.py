@@ -157,14 +157,21 @@ def _depth_panel(results: Sequence[NetworkResult], families: Sequence[str]) -> A
     from cnncost.render.curves import Panel, Series
 
     series = []
-    for family in families:
+    depths: set[int] = set()
+    for color, family in enumerate(families):
         nets = sorted((r for r in results if r.family == family and r.final is not None), key=lambda r: r.depth)
-        series.append(
-            Series(f"{family}: training", [r.depth for r in nets], [100 * r.curve[-1].train_error for r in nets])
-        )
-        series.append(Series(f"{family}: test", [r.depth for r in nets], [100 * r.curve[-1].test_error for r in nets]))
-    return Panel("final error against depth", "depth (weight layers)", "error at the end of the budget (%)", series,
-                 y_limits=(0, 100))
+        depths |= {r.depth for r in nets}
+        x = [r.depth for r in nets]
+        series.append(Series(f"{family}: training", x, [100 * r.curve[-1].train_error for r in nets], color))
+        series.append(Series(f"{family}: test", x, [100 * r.curve[-1].test_error for r in nets], color, dashed=True))
+    return Panel(
+        "final error against depth (solid: training, dashed: test)",
+        "depth (weight layers)",
+        "error at the end of the budget (%)",
+        series,
+        y_limits=(0, 100),
+        x_ticks=sorted(depths),
+    )
 
 
 def save_pictures(study: Study, directory: str) -> list[str]:
@@ -175,9 +182,6 @@ def save_pictures(study: Study, directory: str) -> list[str]:
 
     families = [f for f in study.config.families if any(r.family == f for r in study.results)]
     title = setting_line(study)
-    if len(title) > 100:  # two lines, broken at the separator nearest the middle
-        cut = min((i for i in range(len(title)) if title.startswith(" · ", i)), key=lambda i: abs(i - len(title) // 2))
-        title = title[:cut] + "\n" + title[cut + 3 :]
     training = os.path.join(directory, TRAINING_PNG)
     depth = os.path.join(directory, DEPTH_PNG)
     save_lines(training, _family_panels(study.results, families), title=title)
