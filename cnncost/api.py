@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cac
     from cnncost.analysis.compare import Comparison
     from cnncost.analysis.records import Report, Summary
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
+    from cnncost.torch.depth_study import Progress as StudyProgress
+    from cnncost.torch.depth_study import Study, StudyConfig
     from cnncost.torch.gradients import GradientReport
     from cnncost.torch.verify import VerifyResult
 
@@ -325,3 +327,27 @@ def gradients(
 
     networks = [with_bn(spec, bn=bn, size=size, variables=variables) for spec in specs]
     return [gradient_flow(network, batch=batch, seed=seed, init=init) for network in networks]
+
+
+def depth_study(
+    config: StudyConfig | None = None,
+    *,
+    results_path: str | None = None,
+    fresh: bool = False,
+    progress: Callable[[StudyProgress], None] | None = None,
+) -> Study:
+    """Train plain and residual CIFAR-family nets of several depths for one budget on scikit-learn's digits
+    (``cnncost.torch.depth_study``): their training and test error against iterations. With ``results_path``,
+    the results are written there after each network and a rerun with the same settings skips the finished ones.
+    Needs PyTorch and scikit-learn."""
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost depth-study")
+    from cnncost.torch.depth_study import StudyConfig as Config
+    from cnncost.torch.depth_study import run_study
+
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a StudyConfig or None, not {type(config).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
+    return run_study(config or Config(), results_path=results_path, fresh=fresh, progress=progress)

@@ -775,12 +775,12 @@ def depth_study(
     """Train plain and residual nets of several depths for the same budget on scikit-learn's 8×8 digits (nothing
     downloaded): does the deeper plain net end at a higher training error? Results JSON (resumable) and two PNGs
     in DIR. Needs PyTorch and scikit-learn (pip install 'cnncost[study]')."""
-    from cnncost import render
+    from cnncost import api, render
     from cnncost.errors import require_torch
 
     require_torch("cnncost depth-study")
     from cnncost.render.depth_study import ProgressBar, save_pictures
-    from cnncost.torch.depth_study import StudyConfig, check_config, run_study
+    from cnncost.torch.depth_study import StudyConfig, check_config
 
     config = StudyConfig(
         depths=_int_list(depths, "--depths"), families=tuple(f.strip() for f in families.split(",") if f.strip()),
@@ -796,7 +796,7 @@ def depth_study(
     os.makedirs(output_dir, exist_ok=True)
     results = os.path.join(output_dir, "depth-study.json")
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
-        study = run_study(config, results_path=results, fresh=fresh, progress=progress)
+        study = api.depth_study(config, results_path=results, fresh=fresh, progress=progress)
     try:
         pictures = save_pictures(study, output_dir) if study.results else []
         _note(f"results in {results}; pictures: {', '.join(pictures)}")

@@ -112,7 +112,7 @@ def study_json(study: Study, **_: Any) -> str:
     from cnncost.render.formats import dumps
     from cnncost.torch.depth_study import study_dict
 
-    data = study_dict(study)
+    data = study_dict(study)  # the results file's layout, plus the verdicts
     data["verdicts"] = verdict_lines(study)
     return dumps(data)
 

@@ -37,6 +37,12 @@ def _setting(reports: Sequence[GradientReport]) -> str:
     return f"init {first.init} · batch {first.batch} · seed {first.seed}"
 
 
+def _plot_title(reports: Sequence[GradientReport]) -> str:
+    switches = {next((r.variables[k] for k in ("bn", "batchnorm") if k in r.variables), None) for r in reports}
+    bn = "" if len(switches) != 1 or None in switches else f" · batchnorm {'on' if switches.pop() else 'off'}"
+    return _setting(reports) + bn
+
+
 def ratio_text(report: GradientReport) -> str:
     return (
         f"{num.scientific(report.ratio)} ({report.first.path} {num.scientific(report.first.grad_norm)} / "
@@ -195,4 +201,4 @@ def gradients_plot(reports: Sequence[GradientReport], path: str) -> None:
         ],
         log_y=True,
     )
-    save_lines(path, [grads, scales], title=_setting(reports))
+    save_lines(path, [grads, scales], title=_plot_title(reports))

@@ -46,6 +46,9 @@ WEIGHT_DECAY = 1e-4
 MAX_DEPTH = 1202
 MAX_BUDGET = 1_000_000
 
+#: Version of the results file's layout; raised only when a field changes meaning or goes.
+SCHEMA_VERSION = 1
+
 STUDY_HINT = "pip install 'cnncost[study]' (scikit-learn)"
 
 #: What the recorded figures mean, carried in the JSON.
@@ -282,7 +285,7 @@ def reproducible(threads: int, device: torch.device) -> Iterator[None]:
 
 
 def network_for(config: StudyConfig, family: str, depth: int) -> Any:
-    from cnncost import api
+    from cnncost.spec.load import load_network
 
     variables = {
         "n": (depth - 2) // 6,
@@ -292,7 +295,7 @@ def network_for(config: StudyConfig, family: str, depth: int) -> Any:
         "channels": 1,
         "classes": 10,
     }
-    return api.resolve(FAMILY_SPEC, size=config.size, variables=variables)
+    return load_network(FAMILY_SPEC, size=(config.size, config.size), variables=variables)
 
 
 def _errors(module: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device, batch: int = 512) -> float:
@@ -418,9 +421,25 @@ def result_from(data: Mapping[str, Any]) -> NetworkResult:
     )
 
 
-def study_dict(study: Study) -> dict[str, Any]:
-    from cnncost.render import SCHEMA_VERSION
+def _finite(data: Any) -> Any:
+    """``data`` with every float that is not finite as None (JSON has no NaN)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
 
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """Strict JSON (non-finite numbers as null), two-space indent, one final newline."""
+    import json
+
+    return json.dumps(_finite(dict(data)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def study_dict(study: Study) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "settings": study.config.settings(),
@@ -486,7 +505,6 @@ def run_study(
     """Train every family × depth (plain first, shallow to deep), writing ``results_path`` after each network.
     Ctrl-C stops the network in training; the study returned (and the file) keeps every one that finished."""
     from cnncost.atomic import write_text
-    from cnncost.render.formats import dumps
 
     check_config(config)
     device = _device(config.device)
