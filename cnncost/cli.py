@@ -766,9 +766,13 @@ def depth_study(
     output_dir: Annotated[
         str, typer.Option("--output-dir", "-o", metavar="DIR", help="where the results JSON and the PNGs go")
     ] = "depth-study",
-    fresh: Annotated[
-        bool, typer.Option("--fresh", help="start over, overwriting the results file (default: resume it)")
-    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--fresh",
+            help="skip the networks DIR's results file holds for the same settings, or start over and overwrite it",
+        ),
+    ] = True,
     fmt: FormatOption = Format.table,
     wide: WideOption = False,
 ) -> None:
@@ -796,7 +800,7 @@ def depth_study(
     os.makedirs(output_dir, exist_ok=True)
     results = os.path.join(output_dir, "depth-study.json")
     with ProgressBar(enabled=sys.stderr.isatty()) as progress:
-        study = api.depth_study(config, results_path=results, fresh=fresh, progress=progress)
+        study = api.depth_study(config, results_path=results, fresh=not resume, progress=progress)
     try:
         pictures = save_pictures(study, output_dir) if study.results else []
         _note(f"results in {results}; pictures: {', '.join(pictures)}")

@@ -168,6 +168,16 @@ def test_a_results_file_from_elsewhere_is_refused_in_one_line(tmp_path: Path) ->
     assert (tmp_path / "depth-study.json").read_text(encoding="utf-8") == "[1, 2]"
 
 
+def test_without_matplotlib_the_study_still_gives_its_numbers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = run("depth-study", "--depths", "8", "--families", "plain", "--budget", "3", "-o", str(tmp_path))
+    assert result.code == 0 and "plain-8" in result.stdout
+    assert "no pictures" in result.stderr and "cnncost[plot]" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["depth-study.json"]
+    again = run("depth-study", "--depths", "8", "--families", "plain", "--budget", "3", "-o", str(tmp_path), "--fresh")
+    assert again.code == 0 and "taken from the results file" not in again.stdout
+
+
 def test_without_scikit_learn_one_line_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
