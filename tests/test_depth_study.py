@@ -91,23 +91,32 @@ def test_resume_skips_finished_networks_and_ctrl_c_keeps_them(tmp_path: Path) ->
     assert len(fresh.results) == 2
 
 
-def test_verdicts_say_yes_no_and_diverged() -> None:
-    def net(family: str, depth: int, error: float, diverged: bool = False) -> NetworkResult:
-        curve = () if diverged else (Point(10, error, 1.0, error),)
+def test_verdicts_say_yes_no_within_noise_and_diverged() -> None:
+    def net(family: str, depth: int, error: float, diverged: bool = False, images: int = 1_280) -> NetworkResult:
+        curve = () if diverged else (Point(10, error, 1.0, error, images),)
         return NetworkResult(family, depth, 1, 1, 2.3, curve, 1.0, diverged)
 
     results = [net("plain", 8, 0.02), net("plain", 20, 0.05), net("plain", 56, 0.30), net("resnet", 56, 0.01)]
     assert verdicts(results) == [
-        ("plain-56 ends at a higher training error than plain-20", True, "30.0% vs 5.0%"),
-        ("plain-56 ends at a higher training error than plain-8", True, "30.0% vs 2.0%"),
-        ("resnet-56 ends at a lower training error than plain-56", True, "1.0% vs 30.0%"),
+        ("plain-56 ends at a higher training error than plain-20", "yes", "30.0% vs 5.0%"),
+        ("plain-56 ends at a higher training error than plain-8", "yes", "30.0% vs 2.0%"),
+        ("resnet-56 ends at a lower training error than plain-56", "yes", "1.0% vs 30.0%"),
     ]
     flat = [net("plain", 8, 0.10), net("plain", 20, 0.05), net("resnet", 8, 0.1), net("resnet", 20, 0.0, True)]
     assert verdicts(flat) == [
-        ("plain-20 ends at a higher training error than plain-8", False, "5.0% vs 10.0%"),
-        ("resnet-20 ends at a higher training error than resnet-8", True, "diverged vs 10.0%"),
-        ("resnet-20 ends at a lower training error than plain-20", False, "diverged vs 5.0%"),
+        ("plain-20 ends at a higher training error than plain-8", "no", "5.0% vs 10.0%"),
+        ("resnet-20 ends at a higher training error than resnet-8", "yes", "diverged vs 10.0%"),
+        ("resnet-20 ends at a lower training error than plain-20", "no", "diverged vs 5.0%"),
     ]
+    # 90.4% vs 90.2% over 1,280 images each: standard errors √(0.904·0.096/1280) = 0.00823 and
+    # √(0.902·0.098/1280) = 0.00831, together √(0.00823² + 0.00831²) = 0.0117; 0.002 < 2 · 0.0117
+    chance = [net("plain", 8, 0.902), net("plain", 56, 0.904)]
+    question = "plain-56 ends at a higher training error than plain-8"
+    assert verdicts(chance) == [(question, "within noise", "90.4% vs 90.2%")]
+    # the same difference over 1,000,000 images each is real: 2 · √(2 · 0.9·0.1/10⁶) ≈ 0.00085 < 0.002
+    many = [net("plain", 8, 0.902, images=10**6), net("plain", 56, 0.904, images=10**6)]
+    assert verdicts(many)[0][1] == "yes"
+    assert verdicts([net("plain", 8, 0.1, True), net("plain", 20, 0.1, True)])[0][1] == "cannot tell"
 
 
 def test_cli_writes_results_and_pictures_and_fits_80_columns(tmp_path: Path) -> None:

@@ -47,8 +47,7 @@ def verdict_lines(study: Study) -> list[str]:
 
     lines = []
     for question, answer, numbers in verdicts(study.results):
-        said = "cannot tell" if answer is None else ("yes" if answer else "no")
-        lines.append(f"{question}: {said} ({numbers})")
+        lines.append(f"{question}: {answer} ({numbers})")
     return lines
 
 
@@ -100,7 +99,8 @@ def study_table(study: Study, *, width: int = 120, color: bool = False, **_: Any
         resumed = f"{study.resumed} network(s) taken from the results file (same settings)"
         lines += wrap_line(resumed, width, "dim", color)
     lines += wrap_line(
-        "train error: mean over the last record's mini-batches, in training mode; test error: held-out images",
+        "train error: mean over the last record's mini-batches, in training mode; test error: held-out images; "
+        "within noise: higher by less than 2 standard errors of the two measurements",
         width,
         "dim",
         color,

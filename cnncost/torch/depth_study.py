@@ -98,10 +98,14 @@ class StudyConfig:
 
 @dataclass(frozen=True)
 class Point:
+    """One record: the training error and loss over the ``images`` seen since the previous record, and the test
+    error after ``iteration`` iterations."""
+
     iteration: int
     train_error: float
     train_loss: float
     test_error: float
+    images: int = 0
 
 
 @dataclass(frozen=True)
@@ -367,7 +371,9 @@ def train_one(
             module.eval()
             test_error = _errors(module, data.test_x, data.test_y, device)
             module.train()
-            curve.append(Point(iteration, window_wrong / window_seen, window_loss / window_seen, test_error))
+            curve.append(
+                Point(iteration, window_wrong / window_seen, window_loss / window_seen, test_error, window_seen)
+            )
             window_loss, window_wrong, window_seen = 0.0, 0, 0
         if report is not None:
             report(iteration, value)
@@ -547,14 +553,40 @@ def by_family(results: Sequence[NetworkResult], family: str) -> list[NetworkResu
     return sorted((r for r in results if r.family == family), key=lambda r: r.depth)
 
 
-def verdicts(results: Sequence[NetworkResult]) -> list[tuple[str, bool | None, str]]:
-    """The study's answers, as (question, yes/no/None when it cannot say, the numbers):
+#: How many standard errors a difference of two final training errors must exceed to count as one.
+NOISE_SE = 2.0
+
+
+def _standard_error(result: NetworkResult) -> float:
+    """The binomial standard error of a final training error, measured over its last record's images."""
+    final = result.final
+    if final is None or final.images <= 0:
+        return 0.0
+    p = final.train_error
+    return math.sqrt(p * (1 - p) / final.images)
+
+
+def compare(higher: NetworkResult, lower: NetworkResult) -> str:
+    """Whether ``higher`` ends at a higher training error than ``lower``: "yes", "no", "within noise" (higher by
+    less than ``NOISE_SE`` standard errors of the two measurements) or "cannot tell" (both diverged). A diverged
+    network counts as the higher error."""
+    a, b = higher.final_train_error, lower.final_train_error
+    if a is None or b is None:
+        return "cannot tell" if a is None and b is None else ("yes" if a is None else "no")
+    if a <= b:
+        return "no"
+    se = math.hypot(_standard_error(higher), _standard_error(lower))
+    return "yes" if a - b > NOISE_SE * se else "within noise"
+
+
+def verdicts(results: Sequence[NetworkResult]) -> list[tuple[str, str, str]]:
+    """The study's answers, as (question, answer, the numbers), the answers as ``compare`` gives them:
 
     - for each family, the deepest net against each shallower one: does it end at a higher training error? (For
-      the plain family a "yes" is the degradation problem; a diverged net counts as the higher error.)
+      the plain family a "yes" is the degradation problem.)
     - does the deepest residual net end at a lower training error than the plain net of the same depth?
     """
-    out: list[tuple[str, bool | None, str]] = []
+    out: list[tuple[str, str, str]] = []
 
     def pct(value: float | None) -> str:
         return "diverged" if value is None else f"{100 * value:.1f}%"
@@ -565,15 +597,13 @@ def verdicts(results: Sequence[NetworkResult]) -> list[tuple[str, bool | None, s
             continue
         deepest = nets[-1]
         for other in reversed(nets[:-1]):
-            a, b = deepest.final_train_error, other.final_train_error
-            answer: bool | None = None if a is None and b is None else (a is None or (b is not None and a > b))
             question = f"{deepest.name} ends at a higher training error than {other.name}"
-            out.append((question, answer, f"{pct(a)} vs {pct(b)}"))
+            numbers = f"{pct(deepest.final_train_error)} vs {pct(other.final_train_error)}"
+            out.append((question, compare(deepest, other), numbers))
     plains = {n.depth: n for n in by_family(results, "plain")}
     residuals = by_family(results, "resnet")
     if residuals and residuals[-1].depth in plains:
         r, p = residuals[-1], plains[residuals[-1].depth]
-        a, b = r.final_train_error, p.final_train_error
-        verdict: bool | None = None if a is None and b is None else (b is None or (a is not None and a < b))
-        out.append((f"{r.name} ends at a lower training error than {p.name}", verdict, f"{pct(a)} vs {pct(b)}"))
+        numbers = f"{pct(r.final_train_error)} vs {pct(p.final_train_error)}"
+        out.append((f"{r.name} ends at a lower training error than {p.name}", compare(p, r), numbers))
     return out
