@@ -160,6 +160,7 @@ def _has_matplotlib() -> bool:
         (["--budget", "0"], "--budget"),
         (["--optimizer", "rmsprop"], "rmsprop"),
         (["--families", "plain,dense"], "no family 'dense'"),
+        (["--depths", "1202", "--width", "4", "--batch", "1024"], "GiB of layer outputs"),
         (["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "tpu"], "--device"),
     ],
 )

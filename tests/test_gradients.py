@@ -147,6 +147,10 @@ def test_cli_bad_options_give_one_line(tmp_path: Path) -> None:
         (["gradients", "resnet20", "-o", str(tmp_path / "missing" / "g.png")], "does not exist"),
         (["gradients", "nosuchnet"], "no network named"),
         (["gradients", "resnet20", "--set", "nosuch=1"], "no variable"),
+        # ResNet-50: 37,561,832 layer-output elements per image, 4 bytes each: 150,247,328 B; × 32 = 4.5 GiB > 2 GiB;
+        # 2 GiB / 150,247,328 B = 14.3 images
+        (["gradients", "resnet50"], "4.5 GiB of layer outputs"),
+        (["gradients", "resnet50"], "lower --batch to 14 or less"),
     ):
         result = run(*args)
         assert result.code in (1, 2), args

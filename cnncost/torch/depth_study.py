@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnncost.errors import CnnCostError, DeviceError, MissingDependencyError, UsageError
+from cnncost.errors import CnnCostError, DeviceError, LimitError, MissingDependencyError, UsageError
 
 FAMILY_SPEC = "resnet20"  # the CIFAR family (resnet-cifar.yaml); n, shortcut, bn, width set per network
 FAMILIES: Mapping[str, str] = {"plain": "none", "resnet": "identity-or-zero-pad"}
@@ -200,6 +200,24 @@ def check_config(config: StudyConfig) -> None:
         raise UsageError(f"--threads {config.threads} is out of range", hint="give 1 or more")
     if not 0 < config.test_fraction < 1:
         raise UsageError("the test fraction must lie between 0 and 1", hint="e.g. 0.2")
+
+
+def check_memory(config: StudyConfig) -> None:
+    """Refuse, in one line, a network whose layer outputs for one mini-batch would pass ``MAX_ACTIVATION_BYTES``
+    (the deepest one of the study is the largest)."""
+    from cnncost.analysis.engine import analyze_network
+    from cnncost.torch.gradients import MAX_ACTIVATION_BYTES
+
+    depth = max(config.depths)
+    report = analyze_network(network_for(config, config.families[0], depth))
+    per_image = 4 * sum(math.prod(r.output_shape) for r in report.layers())
+    if per_image * config.batch > MAX_ACTIVATION_BYTES:
+        raise LimitError(
+            f"depth {depth} at width {config.width:g}, size {config.size} and batch {config.batch} would keep "
+            f"{per_image * config.batch / 2**30:.1f} GiB of layer outputs for the backward pass, more than "
+            f"{MAX_ACTIVATION_BYTES // 2**30} GiB",
+            hint="lower --batch, --width, --size or the depths",
+        )
 
 
 def _device(name: str) -> torch.device:
@@ -514,6 +532,7 @@ def run_study(
 
     check_config(config)
     device = _device(config.device)
+    check_memory(config)
     done = [] if fresh or results_path is None else finished_in(results_path, config)
     data = load_data(config)
     study = Study(config, data.description, environment(config, device), resumed=len(done))

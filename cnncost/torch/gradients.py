@@ -37,6 +37,9 @@ INITS: Mapping[str, str] = {
 #: Forward multiply-adds one run may spend (batch × MACs per image); the backward pass costs about twice that.
 MAX_MACS = 2 * 10**12
 
+#: Bytes of layer outputs (float32, the whole batch) one run may hold for the backward pass.
+MAX_ACTIVATION_BYTES = 2 * 2**30
+
 
 @dataclass(frozen=True)
 class LayerGradient:
@@ -254,11 +257,20 @@ def gradient_flow(network: ir.Network, *, batch: int = 32, seed: int = 0, init: 
     classes = classes_of(network)
     from cnncost.analysis.engine import analyze_network
 
-    macs = analyze_network(network, batch=batch).totals.macs
+    report = analyze_network(network, batch=batch)
+    macs = report.totals.macs
     if macs > MAX_MACS:
         raise LimitError(
             f"{network.name} at batch {batch} costs {macs:,} forward MACs, more than {MAX_MACS:,} for one run",
             hint="lower --batch or --size",
+        )
+    per_image = 4 * sum(math.prod(r.output_shape) for r in report.layers())  # float32 outputs kept for backward
+    if per_image * batch > MAX_ACTIVATION_BYTES:
+        fits = MAX_ACTIVATION_BYTES // per_image
+        raise LimitError(
+            f"{network.name} at batch {batch} would keep {per_image * batch / 2**30:.1f} GiB of layer outputs for "
+            f"the backward pass, more than {MAX_ACTIVATION_BYTES // 2**30} GiB",
+            hint=f"lower --batch to {fits} or less, or --size" if fits >= 2 else "lower --size",
         )
     torch.manual_seed(seed)
     module = build_module(network)
@@ -267,7 +279,7 @@ def gradient_flow(network: ir.Network, *, batch: int = 32, seed: int = 0, init: 
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(nchw(tuple(network.input_shape), batch), generator=generator)
     labels = torch.randint(0, classes, (batch,), generator=generator)
-    report = measure(network, module, inputs, labels, seed=seed, init=init)
-    if not math.isfinite(report.loss):
+    measured = measure(network, module, inputs, labels, seed=seed, init=init)
+    if not math.isfinite(measured.loss):
         raise UsageError(f"{network.name}: the loss is not finite at initialization", hint="try --init kaiming")
-    return report
+    return measured
