@@ -193,3 +193,18 @@ def test_without_scikit_learn_one_line_says_how_to_get_it(monkeypatch: pytest.Mo
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(MissingDependencyError, match=r"cnncost\[study\]"):
         load_data(TINY)
+
+
+def test_the_progress_bar_draws_on_stderr_and_clears_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    from cnncost.render.depth_study import ProgressBar
+
+    with ProgressBar(enabled=True) as bar:
+        bar(Progress("plain-8", 1, 2, 200, 400, 0.5))
+        bar(Progress("resnet-8", 2, 2, 400, 400, 0.25, skipped=True))
+    err = capsys.readouterr().err
+    assert "[1/2] plain-8 [" + "#" * 12 + "-" * 12 + "] 200/400 loss 0.500" in err
+    assert "[2/2] resnet-8: in the results file already" in err
+    assert err.endswith("\r\x1b[2K")
+    with ProgressBar(enabled=False) as quiet:
+        quiet(Progress("plain-8", 1, 2, 200, 400, 0.5))
+    assert capsys.readouterr().err == ""
