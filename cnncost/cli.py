@@ -778,7 +778,7 @@ def depth_study(
 ) -> None:
     """Train plain and residual nets of several depths for the same budget on scikit-learn's 8×8 digits (nothing
     downloaded): does the deeper plain net end at a higher training error? Results JSON (resumable) and two PNGs
-    in DIR. Needs PyTorch and scikit-learn (pip install 'cnncost[study]')."""
+    in DIR. Needs PyTorch and scikit-learn (from a checkout: pip install '.[study]')."""
     from cnncost import api, render
     from cnncost.errors import require_torch
 

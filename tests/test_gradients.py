@@ -173,4 +173,4 @@ def test_without_matplotlib_one_line_says_how_to_get_it(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingDependencyError) as info:
         require_matplotlib("--output")
-    assert "cnncost[plot]" in str(info.value) and "\n" not in str(info.value)
+    assert "pip install matplotlib" in str(info.value) and "\n" not in str(info.value)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from cnncost.errors import MissingDependencyError
 
-INSTALL_HINT = "pip install 'cnncost[plot]' (matplotlib)"
+INSTALL_HINT = "install it with: pip install matplotlib (from a cnncost checkout: pip install '.[plot]')"
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ MAX_BUDGET = 1_000_000
 #: Version of the results file's layout; raised only when a field changes meaning or goes.
 SCHEMA_VERSION = 1
 
-STUDY_HINT = "pip install 'cnncost[study]' (scikit-learn)"
+STUDY_HINT = "install it with: pip install scikit-learn (from a cnncost checkout: pip install '.[study]')"
 
 #: What the recorded figures mean, carried in the JSON.
 MEASURE = (
