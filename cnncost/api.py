@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # imported where used, so `cnncost list` (served from its cac
     from cnncost.analysis.records import Report, Summary
     from cnncost.analysis.sweep import Sweep
     from cnncost.bench import BenchConfig, BenchRun, ProgressEvent
+    from cnncost.torch.depth_study import Progress as StudyProgress
+    from cnncost.torch.depth_study import Study, StudyConfig
+    from cnncost.torch.gradients import GradientReport
     from cnncost.torch.verify import VerifyResult
 
 Spec = str | Path | ir.Network
@@ -418,3 +421,83 @@ def bench_train(
     from cnncost.bench.train import bench_train as run
 
     return run(specs, config or Config(), options, size=_size(size), variables=variables, progress=progress)
+
+
+# ---------------------------------------------------------------------------- gradient flow and depth study
+
+#: Spec variables that switch batchnorm on and off (``--bn/--no-bn``): the CIFAR ResNets' and VGG's.
+BN_VARIABLES = ("bn", "batchnorm")
+
+
+def with_bn(
+    spec: Spec, *, bn: bool | None, size: Size = None, variables: Mapping[str, Any] | None = None
+) -> ir.Network:
+    """The network with its batchnorm switch (a ``bn`` or ``batchnorm`` variable) set to ``bn``; ``None`` keeps the
+    spec's default. A network without such a variable is refused in one line when ``bn`` is given."""
+    network = resolve(spec, size=size, variables=variables)
+    if bn is None:
+        return network
+    if not isinstance(bn, bool):
+        raise TypeError(f"bn must be True, False or None, not {bn!r}")
+    switch = next((name for name in BN_VARIABLES if name in network.variables), None)
+    if switch is None:
+        from cnncost.errors import UsageError
+
+        raise UsageError(
+            f"--{'' if bn else 'no-'}bn: {network.name} has no batchnorm switch (a 'bn' or 'batchnorm' variable)",
+            hint="leave out --bn/--no-bn for it; resnet20…resnet110, plain20…plain110 and vgg11…vgg19 have one",
+        )
+    if network.variables[switch] == bn:
+        return network
+    return resolve(spec, size=size, variables={**(variables or {}), switch: bn})
+
+
+def gradients(
+    *specs: Spec,
+    size: Size = None,
+    variables: Mapping[str, Any] | None = None,
+    bn: bool | None = None,
+    batch: int = 32,
+    seed: int = 0,
+    init: str = "default",
+) -> list[GradientReport]:
+    """Gradient flow at initialization: for each network, the gradient norm of every weight layer (input to
+    output) and the output std of every block, on one seeded batch of random inputs and labels with
+    cross-entropy loss (``cnncost.torch.gradients.GradientReport``). Needs PyTorch."""
+    for spec in specs:
+        _spec(spec)
+    _variables(variables)
+    for name, value in (("batch", batch), ("seed", seed)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, not {value!r}")
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost gradients")
+    from cnncost.torch.gradients import gradient_flow
+
+    networks = [with_bn(spec, bn=bn, size=size, variables=variables) for spec in specs]
+    return [gradient_flow(network, batch=batch, seed=seed, init=init) for network in networks]
+
+
+def depth_study(
+    config: StudyConfig | None = None,
+    *,
+    results_path: str | None = None,
+    fresh: bool = False,
+    progress: Callable[[StudyProgress], None] | None = None,
+) -> Study:
+    """Train plain and residual CIFAR-family nets of several depths for one budget on scikit-learn's digits
+    (``cnncost.torch.depth_study``): their training and test error against iterations. With ``results_path``,
+    the results are written there after each network and a rerun with the same settings skips the finished ones.
+    Needs PyTorch and scikit-learn."""
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost depth-study")
+    from cnncost.torch.depth_study import StudyConfig as Config
+    from cnncost.torch.depth_study import run_study
+
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a StudyConfig or None, not {type(config).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None, not {type(progress).__name__}")
+    return run_study(config or Config(), results_path=results_path, fresh=fresh, progress=progress)

@@ -711,6 +711,153 @@ def bench(
 # ------------------------------------------------------------------------------------------ plot
 
 
+# -------------------------------------------------------------------- gradient flow and the depth study
+
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="random seed: same seed, same numbers")]
+BnSwitchOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--bn/--no-bn",
+        help="switch batchnorm on or off, where the spec has a 'bn' or 'batchnorm' variable (default: the spec's)",
+        show_default=False,
+    ),
+]
+PlotOption = Annotated[
+    str | None,
+    typer.Option("--output", "-o", metavar="FILE.png", help="also draw the plot to this PNG (needs matplotlib)"),
+]
+
+
+class Init(str, Enum):
+    default = "default"
+    kaiming = "kaiming"
+    xavier = "xavier"
+
+
+@app.command()
+def gradients(
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME_OR_PATH…", help="one or more networks (names or spec files)", show_default=False),
+    ],
+    batch: Annotated[int, typer.Option("--batch", "-b", min=2, help="random inputs in the batch")] = 32,
+    seed: SeedOption = 0,
+    init: Annotated[
+        Init, typer.Option("--init", case_sensitive=False, help="weights: PyTorch's default, Kaiming or Xavier")
+    ] = Init.default,
+    bn: BnSwitchOption = None,
+    size: SizeOption = None,
+    sets: SetOption = None,
+    output: PlotOption = None,
+    fmt: FormatOption = Format.table,
+    wide: WideOption = False,
+) -> None:
+    """Gradient norm of every weight layer at initialization, input to output, with the first/last ratio, and the
+    output std of every block: does the gradient vanish or explode on its way back? Needs PyTorch."""
+    from cnncost import api, render
+
+    if output is not None:
+        from cnncost.atomic import check_writable
+        from cnncost.render.curves import require_matplotlib
+
+        check_writable(output)
+        require_matplotlib("--output")
+    reports = api.gradients(
+        *specs, size=parse_size(size), variables=parse_sets(sets), bn=bn, batch=batch, seed=seed, init=init.value
+    )
+    if output is not None:
+        from cnncost.render.gradients import gradients_plot
+
+        gradients_plot(reports, output)
+        _note(f"plot written to {output}")
+    show(lambda o: render.render("gradients", reports, fmt.value, wide=wide, **o), fmt.value)
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        raise UsageError(f"{option} {text!r} is not a list of whole numbers", hint=f"e.g. {option} 8,20,56")
+    return tuple(int(p) for p in parts)
+
+
+@app.command("depth-study")
+def depth_study(
+    depths: Annotated[str, typer.Option("--depths", metavar="D,D,…", help="depths 6n + 2 to train")] = "8,20,56",
+    families: Annotated[
+        str, typer.Option("--families", metavar="plain,resnet", help="which families: plain, resnet or both")
+    ] = "plain,resnet",
+    budget: Annotated[int, typer.Option("--budget", min=1, help="training iterations per network")] = 400,
+    width: Annotated[float, typer.Option("--width", help="multiplies the 16/32/64 filters of the three stacks")] = 0.5,
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer", case_sensitive=False)] = Optimizer.sgd,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="learning rate (default: 0.05 for SGD with momentum 0.9, 0.001 for Adam)",
+                     show_default=False),
+    ] = None,
+    bn: Annotated[bool, typer.Option("--bn/--no-bn", help="batchnorm after every conv")] = True,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=2, help="images per mini-batch")] = 64,
+    seed: SeedOption = 0,
+    size: Annotated[int, typer.Option("--size", min=8, help="input size: 8 is the digits' own; more upsamples")] = 8,
+    init: Annotated[Init, typer.Option("--init", case_sensitive=False, help="weight initialization")] = Init.kaiming,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads (1: reproducible, and fair)")] = 1,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
+    output_dir: Annotated[
+        str, typer.Option("--output-dir", "-o", metavar="DIR", help="where the results JSON and the PNGs go")
+    ] = "depth-study",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--fresh",
+            help="skip the networks DIR's results file holds for the same settings, or start over and overwrite it",
+        ),
+    ] = True,
+    fmt: FormatOption = Format.table,
+    wide: WideOption = False,
+) -> None:
+    """Train plain and residual nets of several depths for the same budget on scikit-learn's 8×8 digits (nothing
+    downloaded): does the deeper plain net end at a higher training error? Results JSON (resumable) and two PNGs
+    in DIR. Needs PyTorch and scikit-learn (from a checkout: pip install '.[study]')."""
+    from cnncost import api, render
+    from cnncost.errors import require_torch
+
+    require_torch("cnncost depth-study")
+    from cnncost.render.depth_study import ProgressBar, save_pictures
+    from cnncost.torch.depth_study import StudyConfig, check_config
+
+    config = StudyConfig(
+        depths=_int_list(depths, "--depths"), families=tuple(f.strip() for f in families.split(",") if f.strip()),
+        budget=budget, width=width, optimizer=optimizer.value, lr=lr, bn=bn, batch=batch, seed=seed, size=size,
+        init=init.value, device=device, threads=threads,
+    )
+    check_config(config)
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise UsageError(f"--output-dir {output_dir} is a file", hint="name a directory (it is created if missing)")
+    parent = os.path.dirname(os.path.abspath(output_dir))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--output-dir {output_dir}: {parent} does not exist", hint="create it first")
+    os.makedirs(output_dir, exist_ok=True)
+    results = os.path.join(output_dir, "depth-study.json")
+    with ProgressBar(enabled=sys.stderr.isatty()) as progress:
+        study = api.depth_study(config, results_path=results, fresh=not resume, progress=progress)
+    try:
+        pictures = save_pictures(study, output_dir) if study.results else []
+        _note(f"results in {results}; pictures: {', '.join(pictures)}")
+    except CnnCostError as exc:  # no matplotlib: the numbers stand without the pictures
+        _note(f"results in {results}; no pictures: {exc.one_line()}")
+    show(lambda o: render.render("depth-study", study, fmt.value, wide=wide, **o), fmt.value)
+    if study.interrupted:
+        _State.interrupted = f"{len(study.results)} network(s) finished and kept in {results}"
+        raise typer.Exit(130)
+
+
+# ------------------------------------------------------------------------------------ the one error map
+
+
 class PlotKind(str, Enum):
     shapes = "shapes"
     costs = "costs"

@@ -126,9 +126,9 @@ def test_costs_show_vgg16s_fc6_holding_the_params_and_its_convs_the_macs() -> No
     widths = [p.get_width() for p in params_ax.patches]
     assert widths == [r.params for r in rows]
     params = dict(zip([name for name, _ in bars(macs_ax)], widths, strict=True))
-    # fc6 (the spec's fc1): 7·7·512 × 4096 weights + 4096 biases = 102,764,544, 74.3% of 138,357,544
-    assert params["fc1"] == 25088 * 4096 + 4096 == 102_764_544
-    assert max(params, key=lambda k: params[k]) == "fc1"
+    # fc6 (torchvision's classifier.0): 7·7·512 × 4096 weights + 4096 biases = 102,764,544, 74.3% of 138,357,544
+    assert params["classifier.0"] == 25088 * 4096 + 4096 == 102_764_544
+    assert max(params, key=lambda k: params[k]) == "classifier.0"
     conv_macs = sum(p.get_width() for p in macs_ax.patches if matplotlib.colors.to_hex(p.get_facecolor()) == "#1f77b4")
     assert conv_macs / report.totals.macs > 0.99  # the convolutions hold 99.2% of the MACs
     texts = [t.get_text() for t in params_ax.texts]

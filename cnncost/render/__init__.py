@@ -129,6 +129,14 @@ RENDERERS: dict[str, Formats] = {
         "cnncost.render.sweep:sweep_table", "cnncost.render.sweep:sweep_json", "cnncost.render.sweep:sweep_csv",
         "cnncost.render.sweep:sweep_markdown",
     ),
+    "gradients": Formats(
+        "cnncost.render.gradients:gradients_table", "cnncost.render.gradients:gradients_json",
+        "cnncost.render.gradients:gradients_csv",
+    ),
+    "depth-study": Formats(
+        "cnncost.render.depth_study:study_table", "cnncost.render.depth_study:study_json",
+        "cnncost.render.depth_study:study_csv",
+    ),
 }
 
 

@@ -214,3 +214,18 @@ def tick(value: float) -> str:
     if "." in number:
         number = number.rstrip("0").rstrip(".")
     return f"{number} {prefix}".rstrip()
+
+
+def scientific(value: float | None, *, digits: int = 3) -> str:
+    """A measured figure that may span many orders of magnitude (a gradient norm, a ratio of them), with
+    ``digits`` significant figures in scientific form: ``0.0001234`` → ``1.23e-04``, ``1142.3`` → ``1.14e+03``;
+    ``0`` stays ``0``; not a finite number is ``∞`` / ``-∞`` / ``nan``; ``None`` is ``—``."""
+    if value is None:
+        return NONE
+    if value == 0:
+        return "0"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "-∞" if value < 0 else "∞"
+    return f"{value:.{digits - 1}e}"
