@@ -102,11 +102,27 @@ def _probe_layer(layer: ir.Layer, x: Any) -> Any:
     if op == "zero_pad":
         s = int(a["stride"])
         return x[:, :, ::s, ::s]
+    if op == "crop":
+        (h, w), (n_h, n_w) = a["size"], x.shape[-2:]
+        top, left = (int(n_h) - h) // 2, (int(n_w) - w) // 2
+        return x[:, :, top : top + h, left : left + w]
     return x  # one value per value: positive stays positive, the gradient passes (flatten keeps the map here)
 
 
 def probe(node: ir.Node, x: Any, outs: dict[str, Any]) -> Any:
-    """The one-channel spatial skeleton of ``node`` applied to ``x``; every node's output by path."""
+    """The one-channel spatial skeleton of ``node`` applied to ``x``; every node's output by path (and each tensor
+    kept by ``save``, under ``save:NAME``)."""
+    if isinstance(node, ir.Save):
+        outs[f"save:{node.name}"] = x
+        return x
+    if isinstance(node, ir.Join):  # joined on channels or added: in the one-channel skeleton, a sum
+        reads = [probe(read, outs[f"save:{name}"], outs) for name, read in zip(node.saved, node.reads, strict=True)]
+        y = x + sum(reads)
+        outs[node.path] = y
+        return y
+    if isinstance(node, ir.Aux):  # a side head: its own outputs; the input passes on
+        outs[node.path] = probe(node.head, x, outs)
+        return x
     if isinstance(node, ir.Layer):
         y = _probe_layer(node, x)
         if len(node.out_shape) == 3:
@@ -180,7 +196,7 @@ def test_the_known_figures_are_what_autograd_measures() -> None:
 
 PROBED = [
     # ResNet-50's RF is 427: at 480 the centre unit's field lies inside the image
-    ("resnet50", 480, ["maxpool", "layer1", "layer2.0.shortcut", "layer2", "layer3", "layer4"]),
+    ("resnet50", 480, ["maxpool", "layer1", "layer2.0.downsample", "layer2", "layer3", "layer4"]),
     ("resnet18", 480, ["layer1", "layer2", "layer3", "layer4"]),
     ("resnet50-v1", 544, ["layer2.0", "layer4"]),
     ("googlenet", 800, ["pool2", "inception3a", "inception4a", "inception5b"]),

@@ -133,8 +133,12 @@ class _Lowering:
                 x = self.node(child, x, node.path)
             return x
         if isinstance(node, ir.Residual):
-            body = self.node(node.body, x, node.path)
-            short = x if node.shortcut is None else self.node(node.shortcut, x, node.path)
+            if node.shortcut is not None and node.shortcut_first:  # the projection runs first (RegNet's order)
+                short = self.node(node.shortcut, x, node.path)
+                body = self.node(node.body, x, node.path)
+            else:
+                body = self.node(node.body, x, node.path)
+                short = x if node.shortcut is None else self.node(node.shortcut, x, node.path)
             out = self.merge(node, (body, short))
             return out if node.activation is None else self.node(node.activation, out, node.path)
         if isinstance(node, ir.Scale):
@@ -222,7 +226,9 @@ def lower(network: ir.Network, *, training: bool) -> Program:
 class LayerMemory:
     """One step's memory: ``activation`` the bytes of its output for the batch (0 for a view of its input);
     ``saved`` the bytes kept for backward that this step brings: its output when some op keeps it, and the new
-    tensors it keeps itself (so the column sums to the total); ``trainable`` whether its weights train."""
+    tensors it keeps itself (so the column sums to the total); ``trainable`` whether its weights train; ``live``
+    the activation bytes live while the step runs in an eval forward pass (its inputs still read later, its output,
+    its scratch, the input batch): the largest of them is ``MemoryReport.inference_peak``."""
 
     path: str
     op: str
@@ -230,6 +236,7 @@ class LayerMemory:
     saved: int
     params: int
     trainable: bool
+    live: int = 0
 
 
 @dataclass(frozen=True)
@@ -333,6 +340,7 @@ def memory(
     phases = training.run()
     weights = sum(s.params for s in training.steps) * 4
     act_by_path = {lm.path: lm.activation for lm in layers_eval}
+    live_by_path = {lm.path: lm.live for lm in layers_eval}
     layers = tuple(
         LayerMemory(
             s.layer.path,
@@ -341,6 +349,7 @@ def memory(
             training.saved_by_step.get(i, 0),
             s.params,
             bool(s.params) and trains(s.layer.path),
+            live_by_path.get(s.layer.path, 0),
         )
         for i, s in enumerate(training.steps)
     )
@@ -398,12 +407,13 @@ def _inference(network: ir.Network, batch: int, size: _Bytes) -> tuple[int, list
             live += nbytes[s.output]
         if size.mixed:  # autocast's cached low-precision weight copies stay until the pass ends
             copies += sum(size.of(k, batch) for k in s.saved.kept if k.dtype == "weight")
-        peak = max(peak, live + copies + sum(size.of(k, batch) for k in s.saved.scratch_eval))
+        during = live + copies + sum(size.of(k, batch) for k in s.saved.scratch_eval)
+        peak = max(peak, during)
         for st in ends[i]:
             live -= nbytes[st]
         if own and last[s.output] < i:  # nothing reads it
             live -= nbytes[s.output]
-        rows.append(LayerMemory(s.layer.path, s.layer.op, nbytes[s.output] if own else 0, 0, s.params, False))
+        rows.append(LayerMemory(s.layer.path, s.layer.op, nbytes[s.output] if own else 0, 0, s.params, False, during))
     return peak, rows
 
 
