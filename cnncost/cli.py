@@ -758,10 +758,10 @@ def gradients(
 
     if output is not None:
         from cnncost.atomic import check_writable
-        from cnncost.render.curves import require_matplotlib
+        from cnncost.render.plot import require_matplotlib
 
         check_writable(output)
-        require_matplotlib("--output")
+        require_matplotlib("cnncost gradients --output")
     reports = api.gradients(
         *specs, size=parse_size(size), variables=parse_sets(sets), bn=bn, batch=batch, seed=seed, init=init.value
     )
@@ -862,6 +862,8 @@ class PlotKind(str, Enum):
     shapes = "shapes"
     costs = "costs"
     compare = "compare"
+    sweep = "sweep"
+    memory = "memory"
 
 
 @app.command()
@@ -888,20 +890,38 @@ def plot(
         typer.Option(
             "--kind", "-k", case_sensitive=False,
             help="shapes: H×W and channels per layer; costs: MACs and params per layer or block; compare: networks "
-            "as points, MACs against params",
+            "as points, MACs against params; sweep: MACs and params along swept --set values or --size list (a "
+            "family file: its variants); memory: activation bytes per layer and live over the forward pass, with "
+            "the inference peak (--train: kept for backward)",
         ),
     ] = PlotKind.costs,
     every: Annotated[bool, typer.Option("--all", help="every bundled network (with --kind compare)")] = False,
-    size: SizeOption = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", "-s", metavar="H[xW][,…]",
+            help="input spatial size H×W, e.g. 224 or 224x160 (default: the spec's); --kind sweep: several, "
+            "e.g. 128,160,192,224",
+            show_default=False,
+        ),
+    ] = None,
     sets: Annotated[
         list[str] | None,
         typer.Option(
             "--set", metavar="KEY=VALUE[,VALUE…]",
             help="set a spec variable; several values draw the network once per value (repeatable: every "
-            "combination), e.g. --set width=0.25,0.5,0.75,1.0",
+            "combination; --kind sweep: the x axis and one line per value), e.g. --set width=0.25,0.5,0.75,1.0",
             show_default=False,
         ),
     ] = None,
+    batch: Annotated[
+        int,
+        typer.Option("--batch", "-b", min=1, help="batch size: MACs and activation bytes scale with it, params do not"),
+    ] = 1,
+    train: Annotated[
+        bool,
+        typer.Option("--train", help="--kind memory: also what each layer keeps for backward (a training step, Adam)"),
+    ] = False,
     depth: Annotated[
         int | None,
         typer.Option(
@@ -912,19 +932,26 @@ def plot(
         ),
     ] = None,
 ) -> None:
-    """Draw a picture of what networks cost (needs matplotlib): per-layer shapes, per-layer costs, or networks
-    compared as points. Numbers are the analysis's own (as 'table' prints them)."""
+    """Draw a picture of what networks cost (needs matplotlib): per-layer shapes, per-layer costs, networks
+    compared as points, a sweep's MACs and params along its values, or activation memory per layer. Numbers are
+    the analysis's own (as 'table', 'sweep' and 'table --memory' print them)."""
+    from cnncost.analysis.sweep import parse_sizes
     from cnncost.atomic import check_writable, write_bytes
     from cnncost.render import plot as plots
 
     fmt = plots.format_of(output)
     check_writable(output)
     plots.require_matplotlib()
-    grid = [(" ".join(items), parse_sets(items)) for items in plots.set_grid(sets)]
-    subjects = plots.gather(specs or [], kind=kind.value, every=every, size=parse_size(size), grid=grid)
-    data = plots.KINDS[kind.value].data(subjects, depth)
+    if size is not None and "," in size and kind is not PlotKind.sweep:
+        raise UsageError(
+            f"--size {size}: --kind {kind.value} draws one input size", hint="give one size, or use --kind sweep"
+        )
+    sizes = parse_sizes(size) if kind is PlotKind.sweep else [s for s in [parse_size(size)] if s is not None]
+    data, what = plots.collect(
+        kind.value, specs or [], every=every, sets=sets, sizes=sizes, batch=batch, depth=depth, train=train
+    )
     write_bytes(output, plots.render(data, fmt))
-    _note(f"wrote {output}: {kind.value} of {len(subjects)} network(s)")
+    _note(f"wrote {output}: {kind.value} of {what}")
 
 
 # ------------------------------------------------------------------------- docs: Markdown kept true

@@ -168,7 +168,7 @@ def test_plot_is_a_png(tmp_path: Path) -> None:
 
 def test_without_matplotlib_one_line_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from cnncost.errors import MissingDependencyError
-    from cnncost.render.curves import require_matplotlib
+    from cnncost.render.plot import require_matplotlib
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingDependencyError) as info:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import cnncost
 from cnncost import cli
+from cnncost.errors import MissingDependencyError, UsageError
 from cnncost.render import numbers as num
 from cnncost.render import plot as plots
 
@@ -234,13 +235,26 @@ def test_crowded_points_still_get_disjoint_labels_or_are_said_to_be_left_out() -
 
 def test_set_grid_splits_values_at_top_level_commas_only() -> None:
     assert plots.set_grid(["width=0.25,0.5", "depths=[2, 2],[3, 3]"]) == [
-        ["width=0.25", "depths=[2, 2]"],
-        ["width=0.25", "depths=[3, 3]"],
-        ["width=0.5", "depths=[2, 2]"],
-        ["width=0.5", "depths=[3, 3]"],
+        ("width=0.25 depths=[2, 2]", {"width": 0.25, "depths": [2, 2]}),
+        ("width=0.25 depths=[3, 3]", {"width": 0.25, "depths": [3, 3]}),
+        ("width=0.5 depths=[2, 2]", {"width": 0.5, "depths": [2, 2]}),
+        ("width=0.5 depths=[3, 3]", {"width": 0.5, "depths": [3, 3]}),
     ]
-    assert plots.set_grid(None) == [[]]
-    assert plots.set_grid(["name='a,b'"]) == [["name='a,b'"]]
+    assert plots.set_grid(None) == [("", {})]
+    assert plots.set_grid(["name='a,b'"]) == [("name='a,b'", {"name": "a,b"})]
+
+
+def test_set_grid_reads_values_with_the_sweeps_own_parser() -> None:
+    from cnncost.analysis.sweep import parse_sets
+
+    items = ["width=0.25,0.5", "bn=true,false", "depths=[2, 2],[3, 3]"]
+    parsed = parse_sets(items)
+    grid = plots.set_grid(items)
+    assert [variables for _, variables in grid] == [
+        {"width": w, "bn": b, "depths": d} for w in parsed["width"] for b in parsed["bn"] for d in parsed["depths"]
+    ]
+    with pytest.raises(UsageError, match="an empty value between commas"):
+        plots.set_grid(["width=0.5,"])  # the sweep's message, word for word
 
 
 def test_numbers_tick() -> None:
@@ -252,7 +266,19 @@ def test_numbers_tick() -> None:
 @pytest.mark.parametrize(
     ("args", "says", "code"),
     [
-        (["lenet5", "--kind", "sweep", "-o", "x.png"], "'sweep' is not one of", 2),
+        (["lenet5", "--kind", "nosuch", "-o", "x.png"], "'nosuch' is not one of", 2),
+        (["lenet5", "--kind", "sweep", "-o", "x.png"], "gives one point", 2),
+        (["mobilenet-v1", "--kind", "sweep", "--set", "width=0.5", "-o", "x.png"], "--set KEY=V1,V2", 2),
+        (["lenet5", "--kind", "sweep", "--size", "32,abc", "-o", "x.png"], "'abc' is not a size", 2),
+        (["--all", "--kind", "sweep", "--size", "32,64", "-o", "x.png"], "--all is for --kind compare", 2),
+        (["lenet5", "--kind", "sweep", "--size", "32,64", "--depth", "1", "-o", "x.png"], "--depth folds", 2),
+        (["lenet5", "--kind", "costs", "--size", "32,64", "-o", "x.png"], "draws one input size", 2),
+        (["lenet5", "--kind", "costs", "--train", "-o", "x.png"], "--train is for --kind memory", 2),
+        (["torchvision:resnet18", "--kind", "memory", "-o", "x.png"], "models a spec's layers", 2),
+        (["pkg.models:make_net", "--kind", "sweep", "--size", "32,64", "-o", "x.png"], "models a spec's layers", 2),
+        (["vgg*", "resnet*", "--kind", "memory", "-o", "x.png"], "at most 8", 2),
+        (["lenet5", "--kind", "memory", "--set", "width=0.5", "-o", "x.png"], "width", 2),
+        (["lenet5", "--kind", "memory", "--size", "3", "-o", "x.png"], "3×3", 1),
         (["lenet5", "-o", "x.jpg"], "the format comes from the extension", 2),
         (["lenet5", "-o", "no/such/dir/x.png"], "does not exist", 2),
         (["lenet5", "-o", "x.png/"], "names a directory", 2),
@@ -303,3 +329,221 @@ def test_a_pattern_and_all_draw_the_library_from_its_totals(tmp_path: Path) -> N
     assert "compare of" in err
     names = [s.name for s in cnncost.api.library_summaries("resnet*")]
     assert f"compare of {len(names)} network(s)" in err
+
+
+# ------------------------------------------------------------------------------------------------ sweep
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+@pytest.mark.parametrize(
+    ("args", "spec", "sets", "sizes"),
+    [
+        (["mobilenet-v1", "--set", "width=0.25,0.5,1.0", "--size", "128,224"], "mobilenet-v1",
+         {"width": [0.25, 0.5, 1.0]}, [128, 224]),
+        (["resnet.yaml"], "resnet.yaml", {}, []),
+    ],
+)  # fmt: skip
+def test_sweep_renders_and_carries_the_sweeps_fingerprint(
+    args: list[str], spec: str, sets: dict[str, list[Any]], sizes: list[int], fmt: str, tmp_path: Path
+) -> None:
+    target = tmp_path / f"sweep.{fmt}"
+    code, out, err = run("plot", *args, "--kind", "sweep", "-o", str(target))
+    assert code == 0, err
+    assert out == "" and f"wrote {target}: sweep of" in err
+    assert target.read_bytes().startswith(MAGIC[fmt])
+    data = plots.sweep_data([cnncost.api.sweep(spec, sets=sets, sizes=sizes)])
+    assert plots.fingerprint_of(target) == plots.fingerprint(data)
+
+
+def plotted(fig: Any) -> dict[tuple[int, str], tuple[list[float], list[float]]]:
+    """(panel, label) → the x and y a line draws."""
+    return {
+        (i, line.get_label()): (list(line.get_xdata()), list(line.get_ydata()))
+        for i, ax in enumerate(fig.axes)
+        for line in ax.get_lines()
+    }
+
+
+def test_sweep_draws_the_sweeps_numbers_along_the_first_variable_one_line_per_size() -> None:
+    widths, sizes = [0.25, 0.5, 0.75, 1.0], [128, 160, 192, 224]
+    result = cnncost.api.sweep("mobilenet-v1", sets={"width": widths}, sizes=sizes)
+    data = plots.sweep_data([result])
+    assert data["x_axis"] == "width" and data["legend_title"] == "input size (H×W)"
+    fig = plots.figure(data)
+    drawn = plotted(fig)
+    assert len(drawn) == 2 * len(sizes)  # two panels (MACs, params), one line per size
+    for size in sizes:
+        rows = [r for r in result.rows if r.values["size"] == (size, size)]
+        label = f"{size}×{size}"
+        assert drawn[(0, label)] == ([r.values["width"] for r in rows], [float(r.macs) for r in rows])
+        assert drawn[(1, label)] == ([r.values["width"] for r in rows], [float(r.params) for r in rows])
+    assert sorted(v for line in data["lines"] for v in line["y"]["macs"]) == sorted(r.macs for r in result.rows)
+    assert [(p["macs"], p["params"]) for p in data["points"]] == [(r.macs, r.params) for r in result.rows]
+    macs_ax, params_ax = fig.axes[:2]
+    assert macs_ax.get_yscale() == "log"  # 14 M … 569 M: more than LOG_SPAN
+    assert params_ax.get_yscale() == "linear"  # 0.47 M … 4.2 M: within it
+    assert "the same for every input size" in params_ax.get_title()  # params do not change with the input size
+    fig.canvas.draw()
+    assert all(t.get_text() == num.tick(t.get_position()[1]) for t in macs_ax.get_yticklabels() if t.get_text())
+
+
+def test_sweep_of_sizes_only_has_the_size_on_x_and_one_line_per_network() -> None:
+    sweeps = [cnncost.api.sweep(n, sizes=[96, 128, 224]) for n in ("resnet18", "mobilenet-v2")]
+    data = plots.sweep_data(sweeps)
+    assert data["x_axis"] == "size" and not data["categorical"]
+    drawn = plotted(plots.figure(data))
+    for sweep in sweeps:
+        name = sweep.networks[0]
+        assert drawn[(0, name)] == ([96.0, 128.0, 224.0], [float(r.macs) for r in sweep.rows])
+
+
+def test_a_family_file_draws_its_variants_as_categories() -> None:
+    result = cnncost.api.sweep("resnet.yaml")
+    data = plots.sweep_data([result])
+    assert data["x_axis"] == "network" and data["categorical"] and not data["join"]
+    fig = plots.figure(data)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_ydata()) == [r.macs for r in result.rows]
+    assert line.get_linestyle() == "None"  # variants have no order: points, not a line
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [r.network for r in result.rows]
+
+
+def test_a_non_square_size_is_a_category() -> None:
+    data = plots.sweep_data([cnncost.api.sweep("lenet5", sizes=[32, (40, 32)])])
+    assert data["categorical"] and [t[1] for t in data["x_ticks"]] == ["32×32", "40×32"]
+
+
+# ----------------------------------------------------------------------------------------------- memory
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_memory_renders_and_carries_the_reports_fingerprint(fmt: str, tmp_path: Path) -> None:
+    target = tmp_path / f"memory.{fmt}"
+    code, out, err = run("plot", "lenet5", "resnet18", "--kind", "memory", "--batch", "2", "-o", str(target))
+    assert code == 0, err
+    assert out == "" and f"wrote {target}: memory of 2 network(s)" in err
+    assert target.read_bytes().startswith(MAGIC[fmt])
+    reports = [(n, cnncost.api.memory(n, batch=2)) for n in ("lenet5", "resnet18")]
+    assert plots.fingerprint_of(target) == plots.fingerprint(plots.memory_data(reports))
+
+
+def test_memory_bars_are_the_layers_outputs_and_the_peak_is_the_inference_peak() -> None:
+    report = cnncost.api.memory("resnet50", batch=2)
+    fig = plots.figure(plots.memory_data([("resnet50", report)]))
+    ax = fig.axes[0]
+    bars = [p.get_height() for p in ax.patches]
+    assert bars == [r.activation for r in report.layers]
+    (live,) = [line for line in ax.get_lines() if line.get_gid() == "live"]
+    assert list(live.get_ydata()) == [r.live for r in report.layers]
+    (peak,) = [line for line in ax.get_lines() if line.get_gid() == "peak"]
+    assert list(peak.get_ydata()) == [report.inference_peak]
+    at = int(peak.get_xdata()[0])
+    assert report.layers[at].live == report.inference_peak == max(r.live for r in report.layers)
+    assert num.size(report.inference_peak) in ax.get_title("left")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(text == "0" or text.endswith(("B", "KiB", "MiB", "GiB")) for text in labels if text)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "mobilenet-v2", "googlenet", "densenet121", "unet", "lenet5"])
+def test_the_live_bytes_reach_the_inference_peak(name: str) -> None:
+    report = cnncost.api.memory(name)
+    assert max(r.live for r in report.layers) == report.inference_peak
+    assert all(r.live >= r.activation for r in report.layers)
+
+
+def test_memory_with_train_draws_what_is_kept_for_backward() -> None:
+    report = cnncost.api.memory("vgg16")
+    data = plots.memory_data([("vgg16", report)], train=True)
+    fig = plots.figure(data)
+    ax = fig.axes[0]
+    n = len(report.layers)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[:n] == [r.activation for r in report.layers]
+    assert heights[n:] == [r.saved for r in report.layers]
+    (total,) = [line for line in ax.get_lines() if line.get_gid() == "saved-total"]
+    assert total.get_ydata()[-1] == report.saved  # the running total ends at the report's total
+    assert num.size(report.training_peak) in ax.get_title("left")
+
+
+def test_memory_under_several_values_draws_one_panel_each(tmp_path: Path) -> None:
+    data, what = plots.collect("memory", ["mobilenet-v1"], sets=["width=0.5,1.0"], sizes=[(128, 128)])
+    assert what == "2 network(s)"
+    assert [n["name"] for n in data["networks"]] == ["mobilenet-v1 width=0.5", "mobilenet-v1 width=1.0"]
+    expected = cnncost.api.memory("mobilenet-v1", size=128, variables={"width": 0.5})
+    assert data["networks"][0]["inference_peak"] == expected.inference_peak
+
+
+# ------------------------------------------------------------------------------------------------- lines
+
+
+def test_lines_are_written_as_png_atomically_with_a_fingerprint(tmp_path: Path) -> None:
+    out = tmp_path / "p.png"
+    panel = plots.Panel(
+        "t", "x", "y", [plots.Series("a", [1, 2, 3], [1.0, 0.1, 0.0]), plots.Series("b", [1, 2], [2.0, 3.0])],
+        log_y=True,
+    )  # fmt: skip
+    other = plots.Panel("u", "x", "y", [plots.Series("c", [0.5, 1.5], [0.2, 0.3])])
+    plots.save_lines(str(out), [panel, other], title="two")
+    assert out.read_bytes()[:8] == MAGIC["png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]  # no temporary file left
+    assert plots.fingerprint_of(out) == plots.fingerprint(plots.lines_data([panel, other], "two"))
+    with pytest.raises(UsageError, match="does not exist"):
+        plots.save_lines(str(tmp_path / "nowhere" / "p.png"), [panel])
+
+
+def test_lines_draw_panels_side_by_side_with_gaps_on_a_log_axis() -> None:
+    panels = [
+        plots.Panel("error", "iterations", "%", [plots.Series("a", [0, 10, 20], [90.0, 50.0, 20.0], dashed=True)],
+                    y_limits=(0, 100)),
+        plots.Panel("norm", "layer", "‖g‖", [plots.Series("b", [1, 2, 3], [1.0, 0.0, -1.0], color=3)], log_y=True,
+                    x_ticks=[1, 2, 3]),
+    ]  # fmt: skip
+    title = " · ".join(["a setting"] * 30)
+    fig = plots.figure(plots.lines_data(panels, title))
+    first, second = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["error", "norm"]
+    (a,) = first.get_lines()
+    assert list(a.get_ydata()) == [90.0, 50.0, 20.0] and a.get_linestyle() == "--"
+    assert first.get_ylim() == (0, 100) and first.get_legend() is not None
+    (b,) = second.get_lines()
+    assert second.get_yscale() == "log"
+    assert b.get_ydata()[0] == 1.0 and all(math.isnan(v) for v in b.get_ydata()[1:])  # not positive: a gap
+    assert matplotlib.colors.to_hex(b.get_color()) == matplotlib.colors.to_hex("C3")
+    assert list(second.get_xticks()) == [1, 2, 3]
+    assert all(float(t).is_integer() for t in first.get_xticks())  # whole-number x: whole-number ticks
+    suptitle = fig.get_suptitle()
+    assert "\n" in suptitle and all(len(line) <= 128 for line in suptitle.splitlines())
+
+
+def test_require_matplotlib_names_what_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingDependencyError, match=r"^cnncost plot needs matplotlib"):
+        plots.require_matplotlib()
+    with pytest.raises(MissingDependencyError, match=r"^the depth study's pictures needs matplotlib"):
+        plots.save_lines("x.png", [], feature="the depth study's pictures")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0001234, "1.23e-04"),
+        (1142.3, "1.14e+03"),
+        (1.0, "1.00e+00"),
+        (4.219e-22, "4.22e-22"),
+        (-0.5, "-5.00e-01"),
+        (0.0, "0"),
+        (None, "—"),
+        (math.inf, "∞"),
+        (-math.inf, "-∞"),
+        (math.nan, "nan"),
+    ],
+)
+def test_numbers_scientific(value: float | None, text: str) -> None:
+    assert num.scientific(value) == text
+
+
+def test_numbers_size_tick() -> None:
+    assert [num.size_unit(v) for v in (0, 999, 3 << 20, 1000 << 20)] == ["B", "B", "MiB", "GiB"]
+    assert [num.size_tick(v, u) for v, u in ((0, "MiB"), (3 << 20, "MiB"), (1.5 * 2**30, "GiB"), (512, "B"))] == [
+        "0", "3 MiB", "1.5 GiB", "512 B",
+    ]  # fmt: skip

@@ -132,7 +132,7 @@ def study_csv(study: Study, **_: Any) -> str:
 
 
 def _family_panels(results: Sequence[NetworkResult], families: Sequence[str]) -> list[Any]:
-    from cnncost.render.curves import Panel, Series
+    from cnncost.render.plot import Panel, Series
 
     panels = []
     for family in families:
@@ -154,7 +154,7 @@ def _family_panels(results: Sequence[NetworkResult], families: Sequence[str]) ->
 
 
 def _depth_panel(results: Sequence[NetworkResult], families: Sequence[str]) -> Any:
-    from cnncost.render.curves import Panel, Series
+    from cnncost.render.plot import Panel, Series
 
     series = []
     depths: set[int] = set()
@@ -178,14 +178,15 @@ def save_pictures(study: Study, directory: str) -> list[str]:
     """The two PNGs in ``directory``: training error against iterations per family, final error against depth."""
     import os
 
-    from cnncost.render.curves import save_lines
+    from cnncost.render.plot import save_lines
 
     families = [f for f in study.config.families if any(r.family == f for r in study.results)]
     title = setting_line(study)
     training = os.path.join(directory, TRAINING_PNG)
     depth = os.path.join(directory, DEPTH_PNG)
-    save_lines(training, _family_panels(study.results, families), title=title)
-    save_lines(depth, [_depth_panel(study.results, families)], title=title)
+    feature = "the depth study's pictures"
+    save_lines(training, _family_panels(study.results, families), title=title, feature=feature)
+    save_lines(depth, [_depth_panel(study.results, families)], title=title, feature=feature)
     return [training, depth]
 
 

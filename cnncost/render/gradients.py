@@ -182,7 +182,7 @@ def gradients_csv(reports: Sequence[GradientReport], **_: Any) -> str:
 def gradients_plot(reports: Sequence[GradientReport], path: str) -> None:
     """Two panels, one line per network: the gradient norm of each weight layer (input → output) and the output
     std of each block (0 = the input), both on log scales."""
-    from cnncost.render.curves import Panel, Series, save_lines
+    from cnncost.render.plot import Panel, Series, save_lines
 
     grads = Panel(
         "gradient norm per weight layer at initialization",
@@ -201,4 +201,4 @@ def gradients_plot(reports: Sequence[GradientReport], path: str) -> None:
         ],
         log_y=True,
     )
-    save_lines(path, [grads, scales], title=_plot_title(reports))
+    save_lines(path, [grads, scales], title=_plot_title(reports), feature="cnncost gradients --output")

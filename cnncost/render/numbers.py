@@ -186,6 +186,26 @@ def size(nbytes: int) -> str:
     return f"{sign}{value:.2f} {_BINARY[unit]}"
 
 
+def size_unit(nbytes: float) -> str:
+    """The binary unit ``size`` writes ``nbytes`` in (``B``, ``KiB``, ``MiB`` …): an axis's ticks share it."""
+    value, unit = float(abs(nbytes)), 0
+    if value < 1000:
+        return _BINARY[0]
+    while round(value, 2) >= 1000 and unit < len(_BINARY) - 1:
+        value /= 1024
+        unit += 1
+    return _BINARY[unit]
+
+
+def size_tick(nbytes: float, unit: str) -> str:
+    """An axis tick in bytes, in ``unit`` (one of ``size``'s binary units) with no trailing zeros: ``(3 << 20,
+    "MiB")`` → ``3 MiB``, ``(1.5 * 2**30, "GiB")`` → ``1.5 GiB``, ``0`` → ``0`` (plots)."""
+    if nbytes == 0:
+        return "0"
+    value = nbytes / 1024 ** _BINARY.index(unit)
+    return f"{value:,.6g} {unit}" if abs(value) < 1e6 else f"{value:,.0f} {unit}"
+
+
 def receptive_size(size: Sequence[int], *, exact: bool = True) -> str:
     """A receptive field in input pixels: ``196``, or ``7×11`` where height and width differ; ``≤19`` where it is
     the most an uneven grid (after upsampling) can span."""

@@ -134,8 +134,8 @@ def render_train(
     lines += wrap_line(f"assumes: {training.assumptions()}", width, "dim", color)
     lines += wrap_line(
         "backward MACs: ∇input = grad_out ⋆ W where the input needs a gradient, ∇weights = grad_out ⋆ x for "
-        "trainable layers, each the size of the forward product (CONVENTIONS.md); forward other ops as at "
-        "inference (a training forward's batch statistics and dropout masks are not counted)",
+        "trainable layers, each the size of the forward product (README: the counting convention); forward other ops "
+        "as at inference (a training forward's batch statistics and dropout masks are not counted)",
         width,
         "dim",
         color,
