@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -355,24 +356,7 @@ def _bench_at(s: _Session, batch: int, requested: int, oom_notes: list[str]) -> 
                 s.emit(batch, phase, 0.30 + (weight_phase - 0.30) * fraction)
 
         m = measure(fn, timer, warmup_s=cfg.warmup_s, min_time_s=cfg.min_time_s, repeats=cfg.repeats, on_step=step)
-        summary = summarize(m.samples_s)
-        rates = throughput(batch=batch, seconds=summary.median, macs_per_image=s.macs_per_image)
-        row = lookup(s.backend.name) if s.backend.kind == "cuda" else None
-        peak: float | None
-        source: str | None
-        if cfg.peak_tflops is not None:
-            peak, source = cfg.peak_tflops, "--peak"
-        elif row is not None:
-            peak, source = row.tflops(setup.precision), f"{row.name} ({row.source})"
-        else:
-            peak, source = None, None
-        fraction = peak_fraction(rates.tflops, peak)
-        above = fraction is not None and fraction > 1.0
-        if above:
-            notes.append(
-                f"{rates.tflops:.1f} TFLOP/s is above the peak of {peak:g}: a measurement error "
-                "(wrong --peak, wrong MAC count or an unsynchronized timer), not a result"
-            )
+        figures, row, peak = timed_figures(m, first_s, batch, s.macs_per_image, s.backend, cfg, setup.precision, notes)
         layers: tuple[LayerTiming, ...] | None = None
         coverage: float | None = None
         if cfg.per_layer:
@@ -402,27 +386,65 @@ def _bench_at(s: _Session, batch: int, requested: int, oom_notes: list[str]) -> 
         threads=setup.threads,
         torch_version=str(torch.__version__),
         input_shape=s.input_shape,
-        macs_per_image=s.macs_per_image,
-        first_call_ms=first_s * 1e3,
-        median_ms=summary.median * 1e3,
-        iqr_ms=summary.iqr * 1e3,
-        min_ms=summary.minimum * 1e3,
-        repeats=summary.n,
-        calls_per_repeat=m.calls_per_repeat,
-        warmup_calls=m.warmup_calls,
-        images_per_s=rates.images_per_s,
-        gmacs_per_s=rates.gmacs_per_s,
-        tflops=rates.tflops,
-        peak_tflops=peak,
-        peak_source=source,
-        peak_fraction=fraction,
-        noisy=summary.noisy,
-        above_peak=above,
+        **figures,
         notes=tuple(dict.fromkeys(notes)),
         layers=layers,
         launch_floor_us=s.launch_floor_s * 1e6 if s.launch_floor_s is not None else None,
         layer_coverage=coverage,
     )
+
+
+def timed_figures(
+    m: Any,
+    first_s: float,
+    batch: int,
+    macs_per_image: int,
+    backend: Backend,
+    cfg: BenchConfig,
+    precision: str,
+    notes: list[str],
+) -> tuple[dict[str, Any], Any, float | None]:
+    """The figures every BenchResult carries from one measurement ``m`` (``timer.measure``): the first call,
+    median / IQR / min, images/s, GMAC/s, TFLOP/s from ``macs_per_image`` and the fraction of the device's peak
+    (``--peak``, else the datasheet's for ``precision``); a rate above the peak adds a note. Also the device's
+    peaks-table row and the peak, for the roofline."""
+    summary = summarize(m.samples_s)
+    rates = throughput(batch=batch, seconds=summary.median, macs_per_image=macs_per_image)
+    row = lookup(backend.name) if backend.kind == "cuda" else None
+    peak: float | None
+    source: str | None
+    if cfg.peak_tflops is not None:
+        peak, source = cfg.peak_tflops, "--peak"
+    elif row is not None:
+        peak, source = row.tflops(precision), f"{row.name} ({row.source})"
+    else:
+        peak, source = None, None
+    fraction = peak_fraction(rates.tflops, peak)
+    above = fraction is not None and fraction > 1.0
+    if above:
+        notes.append(
+            f"{rates.tflops:.1f} TFLOP/s is above the peak of {peak:g}: a measurement error "
+            "(wrong --peak, wrong MAC count or an unsynchronized timer), not a result"
+        )
+    figures = {
+        "macs_per_image": macs_per_image,
+        "first_call_ms": first_s * 1e3,
+        "median_ms": summary.median * 1e3,
+        "iqr_ms": summary.iqr * 1e3,
+        "min_ms": summary.minimum * 1e3,
+        "repeats": summary.n,
+        "calls_per_repeat": m.calls_per_repeat,
+        "warmup_calls": m.warmup_calls,
+        "images_per_s": rates.images_per_s,
+        "gmacs_per_s": rates.gmacs_per_s,
+        "tflops": rates.tflops,
+        "peak_tflops": peak,
+        "peak_source": source,
+        "peak_fraction": fraction,
+        "noisy": summary.noisy,
+        "above_peak": above,
+    }
+    return figures, row, peak
 
 
 def _launch_floor(s: _Session) -> float:

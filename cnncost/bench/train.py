@@ -32,10 +32,8 @@ from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.training import TrainOptions, analyze_training
 from cnncost.bench.backend import Backend, is_out_of_memory, num_threads, numeric_flags, select_backend
 from cnncost.bench.config import BenchConfig
-from cnncost.bench.peaks import lookup
 from cnncost.bench.results import BenchResult, BenchRun
-from cnncost.bench.runner import ProgressCallback, _effective, _first_line, _input
-from cnncost.bench.stats import peak_fraction, summarize, throughput
+from cnncost.bench.runner import ProgressCallback, _effective, _first_line, _input, timed_figures
 from cnncost.bench.timer import Timer, measure
 from cnncost.errors import CnnCostError, DeviceError, UsageError
 
@@ -225,21 +223,7 @@ def _time_steps(
         repeats=cfg.repeats,
         on_step=lambda phase, f: emit(phase, 0.05 + 0.95 * f),
     )
-    summary = summarize(m.samples_s)
-    rates = throughput(batch=batch, seconds=summary.median, macs_per_image=step_macs)
-    row = lookup(backend.name) if backend.kind == "cuda" else None
-    peak: float | None
-    source: str | None
-    if cfg.peak_tflops is not None:
-        peak, source = cfg.peak_tflops, "--peak"
-    elif row is not None:
-        peak, source = row.tflops(setup.precision), f"{row.name} ({row.source})"
-    else:
-        peak, source = None, None
-    fraction = peak_fraction(rates.tflops, peak)
-    above = fraction is not None and fraction > 1.0
-    if above:
-        notes.append(f"{rates.tflops:.1f} TFLOP/s is above the peak of {peak:g}: a measurement error, not a result")
+    figures, _, _ = timed_figures(m, first_s, batch, step_macs, backend, cfg, setup.precision, notes)
     emit("done", 1.0)
     return BenchResult(
         name=f"{name} (train)",
@@ -254,22 +238,7 @@ def _time_steps(
         threads=setup.threads,
         torch_version=str(torch.__version__),
         input_shape=input_shape,
-        macs_per_image=step_macs,
-        first_call_ms=first_s * 1e3,
-        median_ms=summary.median * 1e3,
-        iqr_ms=summary.iqr * 1e3,
-        min_ms=summary.minimum * 1e3,
-        repeats=summary.n,
-        calls_per_repeat=m.calls_per_repeat,
-        warmup_calls=m.warmup_calls,
-        images_per_s=rates.images_per_s,
-        gmacs_per_s=rates.gmacs_per_s,
-        tflops=rates.tflops,
-        peak_tflops=peak,
-        peak_source=source,
-        peak_fraction=fraction,
-        noisy=summary.noisy,
-        above_peak=above,
+        **figures,
         notes=tuple(dict.fromkeys(notes)),
         mode="train",
     )
