@@ -25,13 +25,14 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from cnncost.analysis.records import Summary, Totals
+from cnncost.cachefiles import cache_dir
+from cnncost.cachefiles import secret as _secret
 from cnncost.limits import MAX_DIMENSION, MAX_INT
 from cnncost.version import __version__
 
@@ -39,18 +40,8 @@ from cnncost.version import __version__
 FORMAT = 2
 #: A cache file is a few tens of kilobytes; anything far larger is not ours and is not read.
 MAX_CACHE_BYTES = 4_000_000
-_SECRET_BYTES = 32
 _FIELDS = frozenset({"name", "description", "source", "input", "output", "params", "macs", "other"})
 _ENVELOPE = frozenset({"format", "key", "entries", "mac"})
-
-
-def cache_dir() -> Path | None:
-    if os.environ.get("CNNCOST_NO_CACHE"):
-        return None
-    if os.environ.get("CNNCOST_CACHE_DIR"):
-        return Path(os.environ["CNNCOST_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cnncost"
 
 
 def library_key(spec_files: Sequence[Path]) -> str:
@@ -118,33 +109,6 @@ def _canonical(key: str, entries: Any) -> bytes:
 
 def _mac(secret: bytes, key: str, entries: Any) -> str:
     return hmac.new(secret, _canonical(key, entries), hashlib.sha256).hexdigest()
-
-
-def _secret(where: Path, *, create: bool) -> bytes | None:
-    """The cache's random secret (made on first write, readable by its owner only), or None."""
-    path = where / "secret"
-    try:
-        data = path.read_bytes()
-        if len(data) == _SECRET_BYTES:
-            return data
-        if not create:
-            return None
-        path.unlink()
-    except FileNotFoundError:
-        if not create:
-            return None
-    except OSError:
-        return None
-    data = os.urandom(_SECRET_BYTES)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return _secret(where, create=False)
-    except OSError:
-        return None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return data
 
 
 def _read(path: Path, key: str, names: Sequence[str]) -> list[Summary] | None:

@@ -208,10 +208,18 @@ def output(plan: Plan) -> str | None:
         from cnncost.version import __version__
 
         return f"cnncost {__version__}\n"
+    values = plan.values
+    key = None
+    if plan.command == "table":  # the same command run before: its text, when the cache can vouch for it
+        from cnncost import tablecache
+        from cnncost.console import render_options
+
+        key, text = tablecache.cached_text(plan.positional[0], values, render_options())
+        if text is not None:
+            return text
     from cnncost import api, render
     from cnncost.console import parse_sets, parse_size, shown
 
-    values = plan.values
     fmt: str = values.get("fmt", "table")
     wide: bool = values.get("wide", False)
     make: Callable[[dict[str, Any]], str]
@@ -235,4 +243,9 @@ def output(plan: Plan) -> str | None:
         def make(o: dict[str, Any]) -> str:
             return render.render("library", summaries, fmt, wide=wide, **o)
 
-    return shown(make, fmt)
+    text = shown(make, fmt)
+    if key is not None:
+        from cnncost import tablecache
+
+        tablecache.write(key, text)
+    return text
