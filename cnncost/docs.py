@@ -35,10 +35,10 @@ import re
 import shlex
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from cnncost.errors import CnnCostError, NotFoundError, suggest
+from cnncost.frozen import frozen
 
 __all__ = ["OUTPUT_OPTIONS", "Block", "FileResult", "Image", "output_path", "parse", "refresh"]
 
@@ -63,7 +63,7 @@ MAX_BYTES = 16 * 1024 * 1024
 Run = Callable[[Sequence[str]], str]
 
 
-@dataclass(frozen=True)
+@frozen
 class Block:
     """One marked block: the opening marker's line (1-based), its command words, and the line indices (0-based)
     of the opening and closing markers."""
@@ -78,7 +78,7 @@ class Block:
         return "cnncost " + shlex.join(self.args)
 
 
-@dataclass(frozen=True)
+@frozen
 class Image:
     """A picture a plot marker writes that is missing or shows other data than it would now: where the marker
     is, the path as the marker names it, the file, and its new bytes."""
@@ -89,7 +89,7 @@ class Image:
     data: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class FileResult:
     """A Markdown file before and after its blocks were regenerated, and the pictures that are stale."""
 

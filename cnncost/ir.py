@@ -37,9 +37,10 @@ through ``children_of`` or ``iter_nodes``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+from cnncost.frozen import field, frozen
 
 Shape = tuple[int, ...]
 
@@ -48,7 +49,7 @@ def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
-@dataclass(frozen=True)
+@frozen
 class Where:
     """Where a node came from: the spec file, the line and column of its YAML, and its spec path."""
 
@@ -61,7 +62,7 @@ class Where:
         return {"file": self.file, "line": self.line, "column": self.column}
 
 
-@dataclass(frozen=True)
+@frozen
 class Layer:
     """One operation: ``op`` names an entry of the op registry, ``args`` are its resolved, normalized arguments.
 
@@ -78,7 +79,7 @@ class Layer:
     where: Where = field(default_factory=Where)
 
 
-@dataclass(frozen=True)
+@frozen
 class Sequence:
     """Children applied one after another. ``kind`` says what made it: ``network``, ``sequence``, ``block``, ``repeat``,
     ``copy`` (one copy of a repeat), ``branch`` (one branch of a concat or split), ``shortcut``,
@@ -95,7 +96,7 @@ class Sequence:
     where: Where = field(default_factory=Where)
 
 
-@dataclass(frozen=True)
+@frozen
 class Concat:
     """Parallel branches on the same input, joined along channels.
 
@@ -112,7 +113,7 @@ class Concat:
     split: tuple[int, ...] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Residual:
     """``body(x) + shortcut(x)``. ``shortcut`` is ``None`` for the identity; otherwise a Sequence named
     ``shortcut`` holding either a learned 1×1 projection (conv, optionally bn) or a fixed ``zero_pad`` layer.
@@ -136,7 +137,7 @@ class Residual:
     shortcut_first: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Scale:
     """``x * gate(x)``: the gate's output (``1×1×C`` or ``H×W×C``) multiplies the input element-wise, as in
     squeeze-and-excitation. The gate is transparent like a residual's body (``se.conv1``)."""
@@ -149,7 +150,7 @@ class Scale:
     where: Where = field(default_factory=Where)
 
 
-@dataclass(frozen=True)
+@frozen
 class Save:
     """A marker after the node whose output is kept under ``name`` (a spec item's ``save: NAME``); ``source``
     is that node's path, ``shape`` the tensor's shape. It does no work and passes its input on: in a Sequence's
@@ -173,7 +174,7 @@ class Save:
         return self.shape
 
 
-@dataclass(frozen=True)
+@frozen
 class Join:
     """The input joined with tensors saved earlier: ``mode`` ``concat`` (on channels, the saved tensors first
     in ``saved`` order, then the input — U-Net's crop-and-concatenate) or ``add`` (FPN's merge).
@@ -194,7 +195,7 @@ class Join:
     where: Where = field(default_factory=Where)
 
 
-@dataclass(frozen=True)
+@frozen
 class Aux:
     """A training-only side head (an auxiliary classifier) branching off here: ``head`` runs on the input in
     training only, and the input passes on unchanged. The head is transparent like a residual's body: its
@@ -209,9 +210,10 @@ class Aux:
 
 
 Node = Layer | Sequence | Concat | Residual | Scale | Save | Join | Aux
+_N = TypeVar("_N", bound=Node)
 
 
-@dataclass(frozen=True)
+@frozen
 class Network:
     """A fully resolved network: the root sequence plus what the spec says about itself."""
 
@@ -296,13 +298,13 @@ def moved(node: Node, old: str, new: str) -> Node:
         elif path.startswith(old + "."):
             path = new + path[cut:]
         if isinstance(n, Layer):
-            return _changed(n, path=path, name=name)
+            return changed(n, path=path, name=name)
         if isinstance(n, Sequence):
-            return _changed(n, path=path, name=name, children=tuple(move(c) for c in n.children))
+            return changed(n, path=path, name=name, children=tuple(move(c) for c in n.children))
         if isinstance(n, Concat):
-            return _changed(n, path=path, name=name, branches=tuple(move(b) for b in n.branches))
+            return changed(n, path=path, name=name, branches=tuple(move(b) for b in n.branches))
         if isinstance(n, Residual):
-            return _changed(
+            return changed(
                 n,
                 path=path,
                 name=name,
@@ -311,26 +313,26 @@ def moved(node: Node, old: str, new: str) -> Node:
                 activation=None if n.activation is None else move(n.activation),
             )
         if isinstance(n, Scale):
-            return _changed(n, path=path, name=name, gate=move(n.gate))
+            return changed(n, path=path, name=name, gate=move(n.gate))
         if isinstance(n, Join):
             sources = tuple(new + s[cut:] if s.startswith(old + ".") else s for s in n.sources)
-            return _changed(n, path=path, name=name, reads=tuple(move(r) for r in n.reads), sources=sources)
+            return changed(n, path=path, name=name, reads=tuple(move(r) for r in n.reads), sources=sources)
         if isinstance(n, Aux):
-            return _changed(n, path=path, name=name, head=move(n.head))
+            return changed(n, path=path, name=name, head=move(n.head))
         if isinstance(n, Save):
             source = new + n.source[cut:] if n.source.startswith(old + ".") else n.source
-            return _changed(n, source=source)
+            return changed(n, source=source)
         raise TypeError(f"not a node: {type(n).__name__}")
 
     result: Node = move(node)
     return result
 
 
-def _changed(node: Any, **changes: Any) -> Any:
-    """``dataclasses.replace`` for a node whose new field values are already checked (a moved copy's): every
-    field, those a later change adds included, carried over as is — without ``replace``'s field-by-field
-    ``__init__``, a third of resolving a deep network."""
-    assert changes.keys() <= node.__dataclass_fields__.keys()
+def changed(node: _N, **changes: Any) -> _N:
+    """``dataclasses.replace`` for a node whose new field values are already checked (a moved copy's, a copy's
+    label): every field, those a later change adds included, carried over as is — without ``replace``'s
+    field-by-field ``__init__``, a third of resolving a deep network."""
+    assert changes.keys() <= node.__dict__.keys()  # fields only (a record's __dict__ holds exactly its fields)
     copy = object.__new__(type(node))
     copy.__dict__.update(node.__dict__)
     copy.__dict__.update(changes)

@@ -24,6 +24,7 @@ PACKAGE = Path(cnncost.__file__).resolve().parent
 #: ``cnncost`` is the package's own ``__init__`` (a lazy facade over the API).
 LAYERS: tuple[str, ...] = (
     "version",
+    "frozen",
     "errors",
     "limits",
     "atomic",

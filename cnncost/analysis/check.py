@@ -45,7 +45,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -53,6 +52,7 @@ from cnncost import ir
 from cnncost.analysis.engine import analyze_network
 from cnncost.analysis.records import Record, Report
 from cnncost.errors import LimitError, SpecError, suggest
+from cnncost.frozen import field, frozen
 from cnncost.spec.expr import evaluate
 from cnncost.spec.resolve import resolve_document
 from cnncost.spec.schema import check_document as check_spec_document
@@ -87,7 +87,7 @@ ENTRY_KEYS: Mapping[str, str] = {
 PASS, FAIL, EXPLAINED = "pass", "FAIL", "explained"
 
 
-@dataclass(frozen=True)
+@frozen
 class Figure:
     """One documented figure, validated."""
 
@@ -118,7 +118,7 @@ class Figure:
         return " ".join(parts)
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     figure: Figure
     computed: float | tuple[int, ...] | None
@@ -140,7 +140,7 @@ class Result:
         return self.status != FAIL
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckReport:
     """Every documented figure of the networks checked, in order; ``unchecked`` names networks with none."""
 

@@ -10,16 +10,16 @@ layers it adds up (``terms``) so a renderer can show the sum written out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cnncost.analysis.records import Record, Report
+from cnncost.frozen import frozen
 from cnncost.ir import Shape
 
 #: With no depth given, the deepest tree view whose matched rows stay within this many rows.
 AUTO_MAX_ROWS = 40
 
 
-@dataclass(frozen=True)
+@frozen
 class Cell:
     """One network's side of a matched row."""
 
@@ -33,7 +33,7 @@ class Cell:
     flat: bool  # a layer, or a group made of layers only (no nested groups): its sum reads well written out
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """A path present in at least one network; ``cells`` has one entry per network (``None`` where absent).
 
@@ -45,7 +45,7 @@ class Row:
     cells: tuple[Cell | None, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Ratio:
     """Totals of one network divided by those of the reference (the first network); ``None`` for x / 0."""
 
@@ -57,7 +57,7 @@ class Ratio:
     other_ops: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     reports: tuple[Report, ...]
     depth: int

@@ -69,9 +69,10 @@ from types import MappingProxyType
 from typing import Any
 
 from cnncost.analysis.records import CallStats, Record, Report
+from cnncost.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Peer:
     """A counting tool: what number of it we predict, on what scope (``batch``: the whole batch it is given;
     ``image``: always one image), and the one-line reason it differs from cnncost's MACs."""
@@ -84,7 +85,7 @@ class Peer:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class PeerCount:
     """One tool's number for one network, predicted.
 

@@ -52,6 +52,7 @@ from typing import Any
 
 from cnncost import ir
 from cnncost.errors import UsageError
+from cnncost.frozen import frozen
 from cnncost.limits import MAX_BATCH
 from cnncost.ops import elements, get_op
 from cnncost.ops.saved import INPUT, OTHER, OUTPUT, Kept, Saved
@@ -71,7 +72,7 @@ Trainable = Callable[[str], bool] | Collection[str] | None
 # ------------------------------------------------------------------------------------------- the program
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One op of the lowered network: it reads ``inputs`` (value ids; the first is its input, a merge's second is
     ``other``) and writes value ``output``. ``layer`` is the IR layer (a merge has a synthetic one)."""
@@ -192,7 +193,7 @@ def _is_module(node: ir.Node, parent: str | None) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@frozen
 class Program:
     """The lowered network: its steps, each value's elements per image and storage, the input and output values,
     and when each storage is last read (a step reading it, or a container holding it)."""
@@ -222,7 +223,7 @@ def lower(network: ir.Network, *, training: bool) -> Program:
 # ------------------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerMemory:
     """One step's memory: ``activation`` the bytes of its output for the batch (0 for a view of its input);
     ``saved`` the bytes kept for backward that this step brings: its output when some op keeps it, and the new
@@ -239,7 +240,7 @@ class LayerMemory:
     live: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class MemoryReport:
     """The memory figures of one network at one batch and dtype (bytes throughout). ``weights_by_dtype``: the
     fp32 parameters and, under autocast, the low-precision copies of the conv and linear weights."""

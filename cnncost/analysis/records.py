@@ -9,10 +9,10 @@ MACs and other ops in a Report are for the whole batch; params are not scaled by
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cnncost.frozen import field, frozen
 from cnncost.ir import Shape
 from cnncost.ops.receptive import RF
 
@@ -31,7 +31,7 @@ def _merge(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
     return {k: v for k, v in out.items() if v}
 
 
-@dataclass(frozen=True)
+@frozen
 class CallStats:
     """What one kind of torch call did in a row, summed over its calls (``analyze_module``; batch included)."""
 
@@ -42,7 +42,7 @@ class CallStats:
     bias: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Observed:
     """What the module analyzer saw of one row while the model ran (``analyze_module`` only; None for spec rows).
 
@@ -64,7 +64,7 @@ class Observed:
     unknown: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
-@dataclass(frozen=True)
+@frozen
 class Record:
     """One row of analysis: a layer (``kind == "layer"``) or a group subtotal (``block``, ``repeat``, ``copy``,
     ``branch``, ``concat``, ``residual``, ``shortcut``, ``scale``).
@@ -104,7 +104,7 @@ class Record:
         return self.kind == "layer"
 
 
-@dataclass(frozen=True)
+@frozen
 class Totals:
     params: int
     macs: int
@@ -128,7 +128,7 @@ class Totals:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     """The analysis of one network: every row in pre-order (a group row comes before its children) and totals.
 
@@ -191,7 +191,7 @@ class Report:
         return Summary(self.name, self.description, self.source, self.input_shape, self.output_shape, self.totals)
 
 
-@dataclass(frozen=True)
+@frozen
 class Summary:
     """What ``cnncost list`` shows of a network: its identity, its input and output, its totals."""
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from cnncost.analysis.engine import analyze_network
 from cnncost.errors import CnnCostError, LimitError, UsageError
+from cnncost.frozen import field, frozen
 from cnncost.ir import Shape
 from cnncost.spec import library
 from cnncost.spec.resolve import resolve_document
@@ -39,7 +39,7 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×X]\s*(\d+))?\s*$")
 
 
-@dataclass(frozen=True)
+@frozen
 class SweepRow:
     """One point of a sweep: the network, the value of every swept axis (variables in the order given, then
     ``size`` as ``(H, W)`` when sizes are swept), the input and output shapes, params and MACs (for the batch).
@@ -60,7 +60,7 @@ class SweepRow:
         return 2 * self.macs
 
 
-@dataclass(frozen=True)
+@frozen
 class Sweep:
     """Every point of a sweep, in grid order. ``axes`` names the swept axes (variables, then ``size``);
     ``networks`` the networks swept (several for a family file)."""

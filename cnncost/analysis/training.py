@@ -27,13 +27,13 @@ Pure Python, like the rest of the analysis; the figures are for the report's who
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 
 from cnncost import ir
 from cnncost.analysis.records import Record, Report, _merge
 from cnncost.errors import UsageError, suggest
+from cnncost.frozen import field, frozen
 from cnncost.ops import get_op
 from cnncost.ops.backward import BackwardCost, Needs
 
@@ -46,7 +46,7 @@ BN_MEANING = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class TrainOptions:
     """Which layers train (see the module doc for the precedence) and batchnorm's mode."""
 
@@ -79,7 +79,7 @@ class TrainOptions:
         return " ".join(parts) if parts else "all trainable"
 
 
-@dataclass(frozen=True)
+@frozen
 class TrainRow:
     """The training side of one report row (a layer, or a group summing its layers), for the whole batch.
 
@@ -106,7 +106,7 @@ class TrainRow:
         return sum(self.other.values())
 
 
-@dataclass(frozen=True)
+@frozen
 class Training:
     """The training analysis of a report: one ``TrainRow`` per record (same order), totals, and what they assume.
 

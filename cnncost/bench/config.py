@@ -27,9 +27,10 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 
 from cnncost.errors import UsageError
+from cnncost.frozen import frozen
 
 #: Numeric precisions: ``fp32`` is true IEEE fp32 (TF32 off), ``tf32`` lets matmuls/convolutions use TF32
 #: tensor cores on fp32 data, ``bf16``/``fp16`` run weights and inputs in that dtype.
@@ -72,7 +73,7 @@ CUDA_DEFAULTS: dict[str, object] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class BenchConfig:
     """A benchmark request. ``None`` means "the default for the device" (see the module docstring).
 

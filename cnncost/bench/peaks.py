@@ -11,10 +11,11 @@ percentage, unless the user gives ``--peak`` (and ``--bandwidth`` for the per-la
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from cnncost.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class DevicePeak:
     """One row of the table: a device, its dense peaks per precision (TFLOP/s), its memory bandwidth."""
 

@@ -8,10 +8,10 @@ say why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncost.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerTiming:
     """One layer of a ``--per-layer`` run, for the whole batch.
 
@@ -33,7 +33,7 @@ class LayerTiming:
     roofline_fraction: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class BenchResult:
     """One network at one batch size on one device.
 
@@ -87,7 +87,7 @@ class BenchResult:
         return self.iqr_ms / self.median_ms if self.median_ms > 0 else float("inf")
 
 
-@dataclass(frozen=True)
+@frozen
 class BenchRun:
     """Every result of one request, in order. ``interrupted`` is True when Ctrl-C stopped it early: the
     results are then the runs that finished."""
@@ -96,7 +96,7 @@ class BenchRun:
     interrupted: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class ProgressEvent:
     """Sent to the progress callback: ``phase`` is ``build``, ``first call``, ``warm-up``, ``measure``,
     ``per-layer`` or ``done``; ``fraction`` is how far this network × batch run is (0…1)."""

@@ -16,7 +16,7 @@ Without a known peak and bandwidth only the launch test can be made; other layer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncost.frozen import frozen
 
 #: A layer whose time is within this factor of the launch floor is launch-bound.
 LAUNCH_FACTOR = 2.0
@@ -24,7 +24,7 @@ LAUNCH_FACTOR = 2.0
 BOUNDS = ("compute", "memory", "launch")
 
 
-@dataclass(frozen=True)
+@frozen
 class Roofline:
     """Device limits for one precision. ``None`` where unknown."""
 

@@ -38,6 +38,7 @@ from cnncost.bench.roofline import Roofline, classify, intensity
 from cnncost.bench.stats import peak_fraction, summarize, throughput
 from cnncost.bench.timer import Timer, measure
 from cnncost.errors import CnnCostError, DeviceError, UsageError
+from cnncost.frozen import frozen
 
 ModuleFactory = Callable[[torch.device], nn.Module]
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -51,7 +52,7 @@ _COMPILE_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 _PER_LAYER_WARMUP = 2
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerHint:
     """What the analysis knows about one layer: its op name and FLOPs for one image (2 × MACs)."""
 

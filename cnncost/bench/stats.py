@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cnncost.bench.config import NOISY_THRESHOLD
+from cnncost.frozen import frozen
 
 
 def quantile(values: Sequence[float], q: float) -> float:
@@ -32,7 +32,7 @@ def quantile(values: Sequence[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (rank - lo)
 
 
-@dataclass(frozen=True)
+@frozen
 class Summary:
     """Median, quartiles, IQR and extremes of per-call times (seconds)."""
 
@@ -70,7 +70,7 @@ def summarize(samples: Sequence[float]) -> Summary:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Throughput:
     images_per_s: float
     gmacs_per_s: float

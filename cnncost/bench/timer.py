@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from cnncost.frozen import frozen
 
 Clock = Callable[[], float]
 Sync = Callable[[], None]
@@ -24,7 +25,7 @@ def _no_sync() -> None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class Timer:
     """A synchronized stopwatch: ``clock`` returns seconds; ``synchronize`` waits for the device."""
 
@@ -43,7 +44,7 @@ class Timer:
         return self.clock() - start
 
 
-@dataclass(frozen=True)
+@frozen
 class Measurement:
     """Raw timing of one configuration. ``samples_s`` holds seconds per call, one value per repeat."""
 

@@ -14,11 +14,12 @@ Pure Python, per image; the caller multiplies by the batch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cnncost.frozen import field, frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Needs:
     """What a training step needs of one op's backward.
 
@@ -37,7 +38,7 @@ class Needs:
         return self.input or self.weights
 
 
-@dataclass(frozen=True)
+@frozen
 class BackwardCost:
     """One op's backward cost for one image: MACs of the input gradient and of the weight gradients, and the
     other operations by category (the forward categories: ``bias``, ``batchnorm``, ``activation`` …)."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cnncost.frozen import field, frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Cost:
     """What one layer costs for one image. ``formula`` shows the MACs in the course's notation."""
 

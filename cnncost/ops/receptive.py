@@ -31,8 +31,9 @@ exact as a ``Fraction`` (imported only then: ``fractions`` loads ``decimal``, wh
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
+
+from cnncost.frozen import frozen
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -43,7 +44,7 @@ Jump = Union[int, "Fraction"]
 JumpPair = tuple[Jump, Jump]
 
 
-@dataclass(frozen=True)
+@frozen
 class RF:
     """The receptive field of a unit: ``size`` (r_h, r_w) in input pixels and ``jump`` (j_h, j_w), or — when the
     unit depends on the whole input — ``size`` and ``jump`` None and ``reason`` saying why.

@@ -20,11 +20,11 @@ Nothing here imports torch: the torch facets (``build``, ``reverse``) import it 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from cnncost.errors import SpecError, suggest
+from cnncost.frozen import field, frozen
 from cnncost.ir import Shape
 from cnncost.ops.backward import BackwardCost, Needs
 from cnncost.ops.costs import Cost
@@ -44,7 +44,7 @@ Factory = Callable[["Layer", Any], Any]
 REQUIRED: Any = object()
 
 
-@dataclass(frozen=True)
+@frozen
 class Field:
     """One argument of an op. ``kind`` tells the spec validator how to read it:
 
@@ -63,14 +63,14 @@ class Field:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True)
+@frozen
 class Absent:
     """An op's explicit statement that it has no implementation of a facet, and why."""
 
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Reverse:
     """One reverse mapping: the PyTorch module types it may describe (imported inside ``modules``) and, for a
     module of one of them (or a subclass whose ``forward`` is the type's own) and its first input tensor ``x``,
@@ -105,7 +105,7 @@ FACETS: tuple[Facet, ...] = (
 FACET_NAMES = frozenset(f.name for f in FACETS)
 
 
-@dataclass(frozen=True)
+@frozen
 class OpDef:
     """One op: its name, what it is, and its facets (``facets[name]`` is a function, or ``Absent``)."""
 

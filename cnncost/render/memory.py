@@ -7,9 +7,9 @@ and the device's memory when one was given. Bytes become text only through ``num
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnncost.frozen import frozen
 from cnncost.render import numbers as num
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cnncost.analysis.records import Report
 
 
-@dataclass(frozen=True)
+@frozen
 class Fit:
     """A device's memory to hold the figures against: its bytes and how the user named it."""
 
@@ -28,7 +28,7 @@ class Fit:
     largest_batch: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class MemoryView:
     report: Report
     memory: MemoryReport

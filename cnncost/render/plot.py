@@ -49,11 +49,11 @@ import math
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncost.errors import MissingDependencyError, UsageError
+from cnncost.frozen import field, frozen
 from cnncost.render import numbers as num
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ SPATIAL_COLOUR = "#1f77b4"
 CHANNEL_COLOUR = "#d62728"
 
 
-@dataclass(frozen=True)
+@frozen
 class Subject:
     """One network to draw: its label (``mobilenet-v1 width=0.5``), the NAME it came from (``group``: the points
     of one group are joined in a compare plot) and its analysis (a full report, or a library summary)."""
@@ -573,7 +573,7 @@ def place_labels(
 # ----------------------------------------------------------------------------------------------- lines
 
 
-@dataclass(frozen=True)
+@frozen
 class Series:
     """One line: ``color`` an index into matplotlib's colour cycle (default: the series' place), ``dashed`` for a
     second measure of the same thing (test beside training error)."""
@@ -585,7 +585,7 @@ class Series:
     dashed: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Panel:
     """One panel of a line plot: its title, axis labels, a log or linear y axis (``y_limits`` fixes its range,
     ``x_ticks`` the ticks of x) and its series."""
@@ -1169,7 +1169,7 @@ def collect(
 # ------------------------------------------------------------------------------------------ the registry
 
 
-@dataclass(frozen=True)
+@frozen
 class Kind:
     data: Callable[..., dict[str, Any]]  # shapes, costs, compare: (subjects, depth)
     draw: Callable[[Mapping[str, Any]], Figure]

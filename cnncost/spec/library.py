@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cnncost.errors import NotFoundError, SpecError, suggest
+from cnncost.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     """One network of the library."""
 
@@ -32,7 +32,7 @@ class Entry:
     variant: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Located:
     """A spec document ready to resolve."""
 

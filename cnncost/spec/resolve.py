@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -775,7 +774,7 @@ class _Combinators(_Items):
         copy = ir.moved(node, ir.join_path(ctx.path, "1"), ir.join_path(ctx.path, str(i)))
         if multiple:  # a sequence of kind 'copy', labelled by its index
             assert isinstance(copy, ir.Sequence)
-            return replace(copy, label=f"copy {i}")
+            return ir.changed(copy, label=f"copy {i}")
         return copy
 
     def _copy_name(

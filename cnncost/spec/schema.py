@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from cnncost.errors import SpecError, kind_of, shown, suggest
+from cnncost.frozen import frozen
 from cnncost.ops import Field, get_op, is_op
 from cnncost.spec.names import normal
 from cnncost.spec.paths import is_layer_name, layer_name
@@ -148,7 +148,7 @@ COMBINATOR_SUMMARIES: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Combinator:
     """A combinator as ``cnncost ops`` lists it beside the ops (the same name, category, summary and fields)."""
 
@@ -163,7 +163,7 @@ def combinators() -> list[Combinator]:
     return [Combinator(name, COMBINATOR_SUMMARIES[name], fields) for name, fields in COMBINATORS.items()]
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     """One layer item, taken apart: its verb, its argument mapping and where each piece is."""
 

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from cnncost.errors import CnnCostError, DeviceError, LimitError, MissingDependencyError, UsageError
+from cnncost.frozen import frozen
 
 FAMILY_SPEC = "resnet20"  # the CIFAR family (resnet-cifar.yaml); n, shortcut, bn, width set per network
 FAMILIES: Mapping[str, str] = {"plain": "none", "resnet": "identity-or-zero-pad"}
@@ -58,7 +59,7 @@ MEASURE = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class StudyConfig:
     """Everything that decides a study's numbers (a results file is resumed only under the same config)."""
 
@@ -96,7 +97,7 @@ class StudyConfig:
         return data
 
 
-@dataclass(frozen=True)
+@frozen
 class Point:
     """One record: the training error and loss over the ``images`` seen since the previous record, and the test
     error after ``iteration`` iterations."""
@@ -108,7 +109,7 @@ class Point:
     images: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class NetworkResult:
     family: str
     depth: int
@@ -137,7 +138,7 @@ class NetworkResult:
         return bool(self.curve) and not self.diverged and self.curve[-1].train_loss < self.initial_loss
 
 
-@dataclass(frozen=True)
+@frozen
 class Progress:
     """One step of a study, for a progress bar: network ``index`` of ``total``, ``iteration`` of ``budget``."""
 
@@ -235,7 +236,7 @@ def _device(name: str) -> torch.device:
 # ------------------------------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
+@frozen
 class Data:
     train_x: torch.Tensor
     train_y: torch.Tensor

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,6 +24,7 @@ from torch import nn
 
 from cnncost import ir
 from cnncost.errors import LimitError, UsageError
+from cnncost.frozen import frozen
 from cnncost.torch.build import MERGE_OPS, build_module
 
 #: Weight initializations: what ``--init`` accepts.
@@ -41,7 +41,7 @@ MAX_MACS = 2 * 10**12
 MAX_ACTIVATION_BYTES = 2 * 2**30
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerGradient:
     """One weight layer: its place from the input (1 = first), its module path, op, weights and gradient norm."""
 
@@ -53,7 +53,7 @@ class LayerGradient:
     weight_norm: float
 
 
-@dataclass(frozen=True)
+@frozen
 class BlockScale:
     """One block's output: its path, shape (H, W, C or N) and standard deviation over the batch."""
 
@@ -63,7 +63,7 @@ class BlockScale:
     std: float
 
 
-@dataclass(frozen=True)
+@frozen
 class GradientReport:
     """Gradient norms and activation scales of one network at initialization."""
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from cnncost.frozen import frozen
 from cnncost.ir import Network
 
 
@@ -80,7 +80,7 @@ def storage_bytes(tensors: Iterable[Any]) -> int:
     return sum(seen.values())
 
 
-@dataclass(frozen=True)
+@frozen
 class Measured:
     """What PyTorch held. ``held`` bytes before the pass began (weights, buffers, optimizer state, the input);
     ``peak`` the most live at once, ``held`` included; ``phases`` the peak of each phase (forward, backward,

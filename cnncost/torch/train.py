@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -33,12 +32,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncost.analysis.records import Report
 from cnncost.analysis.training import Training
+from cnncost.frozen import frozen
 from cnncost.ir import Network
 from cnncost.torch.build import build_module
 from cnncost.torch.verify import nchw
 
 
-@dataclass(frozen=True)
+@frozen
 class BackwardCount:
     """FlopCounterMode's count of one training step's backward pass (the whole batch): per layer path, the total,
     and what ran outside every layer's autograd nodes; ``forward`` is the forward pass's count."""

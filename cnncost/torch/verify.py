@@ -19,7 +19,6 @@ import logging
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -29,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncost.analysis.records import Record, Report
 from cnncost.errors import CheckFailed, MissingDependencyError, ShapeError
+from cnncost.frozen import frozen
 from cnncost.ir import Network, Shape
 from cnncost.torch.build import MERGE_OPS, build_module
 
@@ -56,7 +56,7 @@ FVCORE_TOTAL_COUNTS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Oracle:
     """One independent count ``--verify`` compared with the analysis (or reports beside it): the tool, what its
     number counts, the number and its unit."""
@@ -67,7 +67,7 @@ class Oracle:
     unit: str
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyRow:
     """One record of the report against the module at its path. ``kind`` is the record's (``layer`` or a group
     kind); ``measured_params`` is None when no module stands at ``path``; shapes are ``(H, W, C)`` / ``(N,)``
@@ -86,7 +86,7 @@ class VerifyRow:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyResult:
     """The whole-network totals, one row per layer record (``rows``, the report's ``layers()`` in order) and one
     per group record (``groups``: blocks, repeats, residuals, branches…), for the report's input size and batch.
