@@ -331,3 +331,30 @@ def test_durations_rates_and_shares() -> None:
     assert [num.share(0.1764), num.share(0.5, digits=0), num.share(None)] == ["17.6%", "50%", "—"]
     assert [num.share(2.022, above=True), num.share(5e6, above=True)] == ["202%!", ">9999%!"]
     assert [num.decimal(87_235.94), num.decimal(None), num.decimal(2.25, digits=2)] == ["87,235.9", "—", "2.25"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "vgg16 — VGG-16 (configuration D)",
+        "two  spaces inside",
+        " a leading space",
+        "a trailing space ",
+        "a\ttab",
+        "a\nnew line",
+        "19.4 M and 4.09 G",
+        "x" * 40,
+        "a\u00a0no-break space",
+    ],
+)
+@pytest.mark.parametrize("width", [12, 40, 80])
+def test_folding_a_short_line_skips_textwrap_and_gives_what_it_gives(text: str, width: int) -> None:
+    import textwrap
+
+    from cnncost.render.table import _fold
+
+    glued = text.replace("4 M", "4\u00a0M").replace("9 G", "9\u00a0G")
+    wrapped = textwrap.wrap(glued, width, break_on_hyphens=False) or [""]
+    expected = [line.replace("\u00a0", " ") for line in wrapped] if glued != text else wrapped
+    assert _fold(text, width) == expected

@@ -35,7 +35,6 @@ written as they are.
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,6 +139,8 @@ def finite(data: Any) -> Any:
 def dumps(data: Any) -> str:
     """JSON text as every command writes it: strict JSON (non-finite numbers as null), two-space indent, lists of
     numbers (shapes) on one line, UTF-8 kept readable, one final newline."""
+    import json  # here: the table, CSV and Markdown renderers never need it
+
     text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False)
     text = _NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
     return text + "\n"

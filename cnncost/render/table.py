@@ -14,12 +14,11 @@ renderers whose tables are small.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnncost.analysis.records import Report, Summary
+from cnncost.frozen import frozen
 from cnncost.render import CONVENTION
 from cnncost.render import numbers as num
 from cnncost.render.formats import header_lines, op_label, ordered_other
@@ -50,7 +49,7 @@ def styled(text: str, style: str | None, color: bool) -> str:
     return f"{_STYLES[style]}{text}{_RESET}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Column:
     """One column of a ``grid``: its header, its footer (totals), how it aligns, whether it may wrap, and whether
     it may be dropped.
@@ -70,7 +69,7 @@ class Column:
     whole_words: bool = False  # a flexible column that never splits a word (numbers in it stay whole)
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """A laid-out table: its lines and the headers of the columns dropped to fit the width (in dropping order)."""
 
@@ -78,12 +77,18 @@ class Layout:
     dropped: list[str]
 
 
+#: Whitespace other than a plain space, which textwrap rewrites
+_OTHER_SPACE = re.compile(r"[\t\n\x0b\x0c\r]")
 #: A figure and its SI prefix or unit (``19.4 M``, ``4.09 G``): free text never wraps between the two.
 _FIGURE_UNIT = re.compile(r"(\d) ([kMGTPE]\b)")
 
 
 def _fold(text: str, width: int, *, break_long_words: bool = True) -> list[str]:
     """``textwrap.wrap`` that keeps a figure and its SI prefix together (``19.4 M``) and returns one line at least."""
+    if len(text) <= width and text == text.strip() and not _OTHER_SPACE.search(text):
+        return [text] if text else [""]  # what textwrap gives a short line without tabs or edge spaces
+    import textwrap  # only for text that needs folding: it costs a millisecond of every table's start
+
     glued = _FIGURE_UNIT.sub("\\1\u00a0\\2", text)
     lines = textwrap.wrap(glued, width, break_on_hyphens=False, break_long_words=break_long_words) or [""]
     return [line.replace("\u00a0", " ") for line in lines] if glued != text else lines
