@@ -11,7 +11,8 @@ its field list. What they do is what the generated ones do:
 
 - ``__init__`` takes the fields in order, positionally or by keyword, fills defaults, calls each
   ``default_factory`` anew, then calls ``__post_init__`` when the class has one; a missing, unknown or repeated
-  argument is a ``TypeError``, as is a field without a default after one with a default;
+  argument is a ``TypeError``, as is a field without a default after one with a default (and an unhashable
+  default, a list shared by every record, a ``ValueError``);
 - ``__eq__`` compares the fields as a tuple with an object of the very same class (``NotImplemented`` otherwise),
   ``__hash__`` hashes that tuple, ``__repr__`` is ``Name(field=value, …)``; ``__match_args__`` lists the fields;
 - assigning or deleting an attribute raises ``dataclasses.FrozenInstanceError`` (code that fills a field after
@@ -134,6 +135,10 @@ def frozen(cls: type[T]) -> type[T]:
             raise TypeError(f"{cls.__qualname__}.{name}: @frozen records have no {kind} fields")
         default, factory = _declared(cls.__dict__.get(name, MISSING))
         if default is not MISSING:
+            if type(default).__hash__ is None:  # a list, dict or set shared by every record: dataclasses' rule
+                raise ValueError(
+                    f"mutable default {type(default)} for field {name} is not allowed: use default_factory"
+                )
             defaults[name] = default
             setattr(cls, name, default)
         elif factory is not MISSING:

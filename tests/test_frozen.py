@@ -202,6 +202,11 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
         frozen(type("Odd", (), {"__annotations__": {"a": "int", "b": "int"}, "a": 1}))
 
 
+def test_a_mutable_default_is_refused_as_dataclasses_refuses_it() -> None:
+    with pytest.raises(ValueError, match="mutable default <class 'list'> for field a is not allowed"):
+        frozen(type("Odd", (), {"__annotations__": {"a": "list[int]"}, "a": []}))
+
+
 def test_field_gives_a_default_or_a_factory_and_not_both() -> None:
     @frozen
     class Both:
