@@ -14,7 +14,7 @@ from cnncost import api, limits
 from cnncost.analysis.records import Record, Report
 from cnncost.errors import CnnCostError, LimitError
 
-SECONDS = 5.0  # as tests/test_bad_inputs.py: answers and refusals take about a second here
+SECONDS = 5.0  # CPU seconds of this process, as tests/test_bad_inputs.py: answers and refusals take about 1 s
 
 
 def _names(count: int) -> Iterator[str]:
@@ -50,9 +50,9 @@ def _layers(report: Report) -> list[Record]:
 
 
 def _timed_analyze(spec: str) -> Report:
-    start = time.perf_counter()
+    start = time.process_time()
     report = api.analyze(spec)
-    assert time.perf_counter() - start < SECONDS
+    assert time.process_time() - start < SECONDS
     return report
 
 
@@ -78,10 +78,10 @@ def test_20000_argument_defaults_called_49000_times_are_refused(tmp_path: Path) 
         f"name: t\ninput: [8, 8, 3]\nblocks:\n  b: {{args: {{{args}}}, layers: [{{when: false, relu: {{}}}}]}}\n"
         "layers:\n  - repeat: {times: 49000, layers: [b]}\n",
     )
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(LimitError, match="steps of work"):
         api.analyze(spec)
-    assert time.perf_counter() - start < SECONDS
+    assert time.process_time() - start < SECONDS
 
 
 def test_a_repeat_switched_off_by_index_is_answered(tmp_path: Path) -> None:
@@ -113,10 +113,10 @@ def test_a_repeat_of_one_switched_off_copy_pair(tmp_path: Path) -> None:
 def test_a_large_uniform_repeat_is_still_refused_at_once(tmp_path: Path) -> None:
     """The projection from the second copy stays for repeats whose copies are all alike."""
     spec = _write(tmp_path, "name: t\ninput: [8, 8, 3]\nlayers:\n  - repeat: {times: 100000, layers: [relu, relu]}\n")
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(LimitError, match="100,000 copies of 2 layers"):
         api.analyze(spec)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_a_block_sees_the_spec_variables_as_its_caller_does(tmp_path: Path) -> None:
@@ -140,10 +140,10 @@ def test_round_in_a_documented_value_is_refused(tmp_path: Path) -> None:
         "name: t\ninput: [8, 8, 3]\nlayers: [relu]\n"
         "documented:\n  - {figure: macs, value: 'round(1, -10**8)', source: 'hostile'}\n",
     )
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(CnnCostError, match="rounds to -100000000 digits"):
         api.check(spec)
-    assert time.perf_counter() - start < SECONDS
+    assert time.process_time() - start < SECONDS
 
 
 def test_a_documented_variable_setting_is_bounded_like_set(tmp_path: Path) -> None:
@@ -152,7 +152,7 @@ def test_a_documented_variable_setting_is_bounded_like_set(tmp_path: Path) -> No
         "name: t\ninput: [8, 8, 3]\nvariables: {n: 1}\nlayers: [{conv: {out: n, kernel: 1}}]\n"
         "documented:\n  - {figure: params, value: 4, source: 'hostile', variables: {n: 'round(1, -10**8)'}}\n",
     )
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(CnnCostError, match="rounds to -100000000 digits"):
         api.check(spec)
-    assert time.perf_counter() - start < SECONDS
+    assert time.process_time() - start < SECONDS
