@@ -920,8 +920,18 @@ def plot(
     ] = 1,
     train: Annotated[
         bool,
-        typer.Option("--train", help="--kind memory: also what each layer keeps for backward (a training step, Adam)"),
+        typer.Option("--train", help="--kind memory: also what each layer keeps for backward (a training step)"),
     ] = False,
+    optimizer: Annotated[
+        str | None,
+        typer.Option("--optimizer", metavar="NAME", help="--kind memory --train: sgd, momentum, adam or adamw "
+                     "(default adam)", show_default=False),
+    ] = None,
+    dtype: Annotated[
+        str | None,
+        typer.Option("--dtype", metavar="DTYPE", help="--kind memory: fp32, or bf16/fp16 mixed precision "
+                     "(default fp32)", show_default=False),
+    ] = None,
     depth: Annotated[
         int | None,
         typer.Option(
@@ -947,9 +957,15 @@ def plot(
             f"--size {size}: --kind {kind.value} draws one input size", hint="give one size, or use --kind sweep"
         )
     sizes = parse_sizes(size) if kind is PlotKind.sweep else [s for s in [parse_size(size)] if s is not None]
+    given = {key: value for key, value in (("optimizer", optimizer), ("dtype", dtype)) if value is not None}
+    if given and kind is PlotKind.memory:
+        from cnncost.memview import memory_choices
+
+        given = memory_choices(optimizer, dtype, train)
     data, what = plots.collect(
-        kind.value, specs or [], every=every, sets=sets, sizes=sizes, batch=batch, depth=depth, train=train
-    )
+        kind.value, specs or [], every=every, sets=sets, sizes=sizes, batch=batch, depth=depth, train=train,
+        memory=given,
+    )  # fmt: skip
     write_bytes(output, plots.render(data, fmt))
     _note(f"wrote {output}: {kind.value} of {what}")
 

@@ -40,6 +40,17 @@ def device_memory(text: str) -> tuple[int, str, bool]:
     return DEVICE_MEMORY_GIB[row.name] * 2**30, row.name, True
 
 
+def memory_choices(optimizer: str | None, dtype: str | None, train: bool) -> dict[str, str]:
+    """``--optimizer`` and ``--dtype`` as ``api.memory`` takes them (defaults adam, fp32), checked in one line:
+    an unknown name, or an optimizer without ``--train``."""
+    if optimizer is not None and not train:
+        raise UsageError("--optimizer sets a training step's memory", hint="add --train")
+    return {
+        "optimizer": _choice("--optimizer", optimizer, OPTIMIZERS, "adam"),
+        "dtype": _choice("--dtype", dtype, DTYPES, "fp32"),
+    }
+
+
 def memory_view(
     spec: str | None,
     module: str | None,
@@ -61,12 +72,7 @@ def memory_view(
         raise UsageError("--memory lists every layer: it cannot fold them to a depth", hint="remove --depth")
     if module is not None:
         raise UsageError("--memory models a spec's layers", hint="give a bundled network or a spec file")
-    if optimizer is not None and not train:
-        raise UsageError("--optimizer sets a training step's memory", hint="add --train")
-    chosen: dict[str, Any] = {
-        "optimizer": _choice("--optimizer", optimizer, OPTIMIZERS, "adam"),
-        "dtype": _choice("--dtype", dtype, DTYPES, "fp32"),
-    }
+    chosen: dict[str, Any] = memory_choices(optimizer, dtype, train)
     training = getattr(report, "training", None)
     if training is not None:  # --freeze / --trainable / --train-from: frozen layers keep no gradients nor state
         layers = zip(training.rows, report.records, strict=True)

@@ -274,6 +274,11 @@ def test_numbers_tick() -> None:
         (["lenet5", "--kind", "sweep", "--size", "32,64", "--depth", "1", "-o", "x.png"], "--depth folds", 2),
         (["lenet5", "--kind", "costs", "--size", "32,64", "-o", "x.png"], "draws one input size", 2),
         (["lenet5", "--kind", "costs", "--train", "-o", "x.png"], "--train is for --kind memory", 2),
+        (["lenet5", "--kind", "costs", "--dtype", "bf16", "-o", "x.png"], "--dtype is for --kind memory", 2),
+        (["lenet5", "--kind", "shapes", "--optimizer", "sgd", "-o", "x.png"], "--optimizer is for --kind memory", 2),
+        (["lenet5", "--kind", "memory", "--optimizer", "sgd", "-o", "x.png"], "add --train", 2),
+        (["lenet5", "--kind", "memory", "--train", "--optimizer", "lion", "-o", "x.png"], "lion", 2),
+        (["lenet5", "--kind", "memory", "--dtype", "fp8", "-o", "x.png"], "fp8", 2),
         (["torchvision:resnet18", "--kind", "memory", "-o", "x.png"], "models a spec's layers", 2),
         (["pkg.models:make_net", "--kind", "sweep", "--size", "32,64", "-o", "x.png"], "models a spec's layers", 2),
         (["vgg*", "resnet*", "--kind", "memory", "-o", "x.png"], "at most 8", 2),
@@ -463,6 +468,21 @@ def test_memory_with_train_draws_what_is_kept_for_backward() -> None:
     (total,) = [line for line in ax.get_lines() if line.get_gid() == "saved-total"]
     assert total.get_ydata()[-1] == report.saved  # the running total ends at the report's total
     assert num.size(report.training_peak) in ax.get_title("left")
+
+
+def test_memory_takes_the_optimizer_and_dtype_the_table_takes(tmp_path: Path) -> None:
+    target = tmp_path / "memory.png"
+    args = ("plot", "vgg16", "--kind", "memory", "--train", "--optimizer", "sgd", "--dtype", "bf16", "-o", str(target))
+    code, _, err = run(*args)
+    assert code == 0, err
+    report = cnncost.api.memory("vgg16", optimizer="sgd", dtype="bf16")
+    data = plots.memory_data([("vgg16", report)], train=True)
+    assert plots.fingerprint_of(target) == plots.fingerprint(data)
+    assert (data["networks"][0]["optimizer"], data["networks"][0]["dtype"]) == ("sgd", "bf16")
+    adam = cnncost.api.memory("vgg16")  # the defaults: adam, fp32 — a different picture
+    assert adam.training_peak != report.training_peak
+    title = plots.figure(data).axes[0].get_title("left")
+    assert "bf16" in title and "sgd" in title and num.size(report.training_peak) in title
 
 
 def test_memory_under_several_values_draws_one_panel_each(tmp_path: Path) -> None:

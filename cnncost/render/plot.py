@@ -1111,8 +1111,10 @@ def gather_memory(
     sets: Sequence[str] | None,
     size: tuple[int, int] | None,
     batch: int = 1,
+    options: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, MemoryReport]]:
-    """``api.memory`` of each NAME (a glob: each network it matches) under each ``--set`` combination."""
+    """``api.memory`` of each NAME (a glob: each network it matches) under each ``--set`` combination, with
+    ``options`` (``optimizer``, ``dtype``) passed on."""
     from cnncost import api
 
     grid = set_grid(sets)
@@ -1120,7 +1122,8 @@ def gather_memory(
     for each in expand(names):
         _refuse_module(each, "memory")
         for label, variables in grid:
-            reports.append((f"{each} {label}".strip(), api.memory(each, size=size, batch=batch, variables=variables)))
+            figures = api.memory(each, size=size, batch=batch, variables=variables, **(options or {}))
+            reports.append((f"{each} {label}".strip(), figures))
             _at_most("memory", len(reports))
     return reports
 
@@ -1135,10 +1138,12 @@ def collect(
     batch: int = 1,
     depth: int | None = None,
     train: bool = False,
+    memory: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """What ``cnncost plot`` draws, as ``<kind>_data``'s data, and what it is in words (``3 network(s)``). Options
     a kind does not use are refused in one line rather than ignored: several ``sizes`` are for sweep only,
-    ``train`` for memory only, ``depth`` for shapes and costs (compare ignores it), ``every`` not for sweep or
+    ``train`` and ``memory`` (``api.memory``'s ``optimizer`` and ``dtype``) for memory only, ``depth`` for shapes
+    and costs (compare ignores it), ``every`` not for sweep or
     memory."""
     if kind not in KINDS or not KINDS[kind].command:
         kinds = ", ".join(k for k in KINDS if KINDS[k].command)
@@ -1150,6 +1155,9 @@ def collect(
         )
     if train and kind != "memory":
         raise UsageError(f"--train is for --kind memory, not {kind}", hint="remove --train")
+    if memory and kind != "memory":
+        given = " and ".join(f"--{key}" for key in memory)
+        raise UsageError(f"{given} is for --kind memory, not {kind}", hint=f"remove {given}")
     if depth is not None and kind in ("sweep", "memory"):
         raise UsageError(f"--depth folds the rows of --kind shapes and costs, not {kind}", hint="remove --depth")
     if every and kind in ("sweep", "memory"):
@@ -1160,7 +1168,7 @@ def collect(
         return data, f"{len(data['points'])} point(s)"
     size = sizes[0] if sizes else None
     if kind == "memory":
-        reports = gather_memory(names, sets=sets, size=size, batch=batch)
+        reports = gather_memory(names, sets=sets, size=size, batch=batch, options=memory)
         return memory_data(reports, train=train), f"{len(reports)} network(s)"
     subjects = gather(names, kind=kind, every=every, size=size, grid=set_grid(sets), batch=batch)
     return KINDS[kind].data(subjects, depth), f"{len(subjects)} network(s)"
