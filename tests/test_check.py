@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
-from cnncost import api, cli
+from cnncost import api
 from cnncost.analysis.check import EXPLAINED, FAIL, PASS
 from cnncost.errors import SpecError
 
 DATA = Path(__file__).parent / "data"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "160", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=160)
 
 
 def test_every_bundled_network_documents_figures_and_they_all_check() -> None:

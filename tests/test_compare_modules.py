@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
-from cnncost import api, cli
+from cnncost import api
 
 MODEL_FILE = """
 import torch.nn as nn
@@ -37,13 +37,7 @@ def model_file(tmp_path: Path) -> Path:
     return path
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "120", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=120)
 
 
 @pytest.mark.torch

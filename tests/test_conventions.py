@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from clirun import cli_runner
 
 from cnncost.analysis.conventions import PEERS, PeerCount, describe, peer, predict, predict_all
 from cnncost.analysis.records import Record, Report, Totals
@@ -436,18 +437,7 @@ def test_explain_names_what_it_could_not_model() -> None:
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
-    import sys
-
-    from typer.testing import CliRunner
-
-    from cnncost import cli
-
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "120", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode(), err.getvalue().decode()
+    return cli_runner(120)(*args)
 
 
 def test_cli_explain_a_spec() -> None:

@@ -11,19 +11,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
-from cnncost import cli
 from cnncost.errors import UsageError
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "160", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=160)
 
 
 def _leftovers(folder: Path) -> list[str]:

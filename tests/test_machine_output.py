@@ -5,23 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
-from cnncost import cli
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "160", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=160)
 
 
 def strict_json(text: str) -> Any:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from dataclasses import dataclass
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
-from cnncost import api, cli
+from cnncost import api
 from cnncost.analysis.memory import largest_batch, memory, parse_bytes
 from cnncost.errors import UsageError
 from cnncost.render import numbers as num
@@ -26,12 +25,7 @@ class Outcome:
 
 
 def run(*args: str, width: int = 120) -> Outcome:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": str(width), "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Outcome(code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8"))
+    return Outcome(*cli_runner(width)(*args))
 
 
 # ------------------------------------------------------------------------------------------- formatting

@@ -11,22 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import cli_runner
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
-    from typer.testing import CliRunner
-
-    from cnncost import cli
-
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "120", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode(), err.getvalue().decode()
+    return cli_runner(120)(*args)
 
 
 def _file(tmp_path: Path, text: str, name: str = "net.py") -> Path:

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from clirun import cli_runner
 
 import cnncost
-from cnncost import cli
 from cnncost.errors import MissingDependencyError, UsageError
 from cnncost.render import numbers as num
 from cnncost.render import plot as plots
@@ -23,13 +22,7 @@ matplotlib = pytest.importorskip("matplotlib")
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<?xml", "pdf": b"%PDF-"}
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=100)
 
 
 def subject(name: str, **variables: Any) -> plots.Subject:

@@ -5,25 +5,17 @@ equal what ``cnncost ARGS`` prints now, as ``cnncost docs README.md --check`` (C
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from cnncost import cli
+from clirun import cli_runner
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKER = re.compile(r"^<!-- cnncost: (?P<args>.*?) -->$", re.M)
 
 
 def docs(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "100", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(["docs", *args])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+    return cli_runner(100)("docs", *args)
 
 
 def test_readme_has_examples() -> None:

@@ -6,25 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 
 import pytest
+from clirun import cli_runner
 from test_widths import check_fits, cli_run
-from typer.testing import CliRunner
 
-from cnncost import api, cli
+from cnncost import api
 from cnncost.analysis.sweep import MAX_POINTS, parse_sets, parse_sizes, split_values
 from cnncost.errors import LimitError, UsageError
 
 MOBILENET = ("mobilenet-v1", "--set", "width=1.0,0.75,0.5,0.25", "--size", "224,192,160,128")
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "80", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=80)
 
 
 # ------------------------------------------------------------------------------------------- MobileNet

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from typing import Any
 
 import pytest
 
 pytest.importorskip("torch")
 
-from typer.testing import CliRunner
 
-from cnncost import api, cli
+
+from clirun import cli_runner
+
+from cnncost import api
 
 verify_module = importlib.import_module("cnncost.torch.verify")  # the module (the package re-exports the function)
 
@@ -34,14 +35,7 @@ def fvcore_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
     return calls
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    """The CLI in-process at a fixed width: exit code, stdout, stderr."""
-    runner = CliRunner()
-    with runner.isolation(env={"COLUMNS": "400", "NO_COLOR": "1", "CNNCOST_DEBUG": None}) as (out, err, _):
-        code = cli.main(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
+run = cli_runner(width=400)
 
 
 def invoke(*args: str) -> str:
