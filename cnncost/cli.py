@@ -957,14 +957,9 @@ def plot(
             f"--size {size}: --kind {kind.value} draws one input size", hint="give one size, or use --kind sweep"
         )
     sizes = parse_sizes(size) if kind is PlotKind.sweep else [s for s in [parse_size(size)] if s is not None]
-    given = {key: value for key, value in (("optimizer", optimizer), ("dtype", dtype)) if value is not None}
-    if given and kind is PlotKind.memory:
-        from cnncost.memview import memory_choices
-
-        given = memory_choices(optimizer, dtype, train)
     data, what = plots.collect(
         kind.value, specs or [], every=every, sets=sets, sizes=sizes, batch=batch, depth=depth, train=train,
-        memory=given,
+        optimizer=optimizer, dtype=dtype,
     )  # fmt: skip
     write_bytes(output, plots.render(data, fmt))
     _note(f"wrote {output}: {kind.value} of {what}")

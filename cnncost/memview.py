@@ -9,17 +9,6 @@ from typing import Any
 from cnncost.errors import UsageError
 from cnncost.render.memory import Fit, MemoryView
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-DTYPES = ("fp32", "bf16", "fp16")
-
-
-def _choice(option: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
-    if value is None:
-        return default
-    if value.lower() not in choices:
-        raise UsageError(f"{option} '{value}' is not one of {', '.join(choices)}", hint=f"e.g. {option} {default}")
-    return value.lower()
-
 
 def device_memory(text: str) -> tuple[int, str, bool]:
     """``--device-memory``: a size (``24GiB``, ``80GB``) or a device of the bench peaks table (``H100``,
@@ -40,17 +29,6 @@ def device_memory(text: str) -> tuple[int, str, bool]:
     return DEVICE_MEMORY_GIB[row.name] * 2**30, row.name, True
 
 
-def memory_choices(optimizer: str | None, dtype: str | None, train: bool) -> dict[str, str]:
-    """``--optimizer`` and ``--dtype`` as ``api.memory`` takes them (defaults adam, fp32), checked in one line:
-    an unknown name, or an optimizer without ``--train``."""
-    if optimizer is not None and not train:
-        raise UsageError("--optimizer sets a training step's memory", hint="add --train")
-    return {
-        "optimizer": _choice("--optimizer", optimizer, OPTIMIZERS, "adam"),
-        "dtype": _choice("--dtype", dtype, DTYPES, "fp32"),
-    }
-
-
 def memory_view(
     spec: str | None,
     module: str | None,
@@ -66,13 +44,13 @@ def memory_view(
 ) -> MemoryView:
     """The memory figures of ``spec`` as the table's options ask for them."""
     from cnncost import api
-    from cnncost.analysis.memory import largest_batch
+    from cnncost.analysis.memory import largest_batch, memory_options
 
     if table and depth is not None:
         raise UsageError("--memory lists every layer: it cannot fold them to a depth", hint="remove --depth")
     if module is not None:
         raise UsageError("--memory models a spec's layers", hint="give a bundled network or a spec file")
-    chosen: dict[str, Any] = memory_choices(optimizer, dtype, train)
+    chosen: dict[str, Any] = memory_options(optimizer, dtype, train)
     training = getattr(report, "training", None)
     if training is not None:  # --freeze / --trainable / --train-from: frozen layers keep no gradients nor state
         layers = zip(training.rows, report.records, strict=True)

@@ -61,6 +61,28 @@ from cnncost.ops.saved import INPUT, OTHER, OUTPUT, Kept, Saved
 DTYPE_BYTES: dict[str, int] = {"fp32": 4, "bf16": 2, "fp16": 2}
 #: Optimizer state per trainable weight, in copies of it (fp32).
 OPTIMIZER_STATE: dict[str, int] = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+
+
+def memory_options(optimizer: str | None, dtype: str | None, train: bool) -> dict[str, str]:
+    """``--optimizer`` and ``--dtype`` as ``memory()`` takes them (defaults adam, fp32; any case), checked in one
+    line: a name the model does not know, or an optimizer without ``--train``. Every command that takes the two
+    options (``table --memory``, ``plot --kind memory``) reads them here."""
+    if optimizer is not None and not train:
+        raise UsageError("--optimizer sets a training step's memory", hint="add --train")
+    return {
+        "optimizer": _choice("--optimizer", optimizer, tuple(OPTIMIZER_STATE), "adam"),
+        "dtype": _choice("--dtype", dtype, tuple(DTYPE_BYTES), "fp32"),
+    }
+
+
+def _choice(option: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise UsageError(f"{option} '{value}' is not one of {', '.join(choices)}", hint=f"e.g. {option} {default}")
+    return value.lower()
+
+
 #: Devices whose behaviour differs: dropout's mask (bool on CUDA) and the optimizer's default (foreach on CUDA).
 DEVICE_KINDS = ("cuda", "cpu")
 

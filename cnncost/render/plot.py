@@ -1138,13 +1138,13 @@ def collect(
     batch: int = 1,
     depth: int | None = None,
     train: bool = False,
-    memory: Mapping[str, Any] | None = None,
+    optimizer: str | None = None,
+    dtype: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """What ``cnncost plot`` draws, as ``<kind>_data``'s data, and what it is in words (``3 network(s)``). Options
     a kind does not use are refused in one line rather than ignored: several ``sizes`` are for sweep only,
-    ``train`` and ``memory`` (``api.memory``'s ``optimizer`` and ``dtype``) for memory only, ``depth`` for shapes
-    and costs (compare ignores it), ``every`` not for sweep or
-    memory."""
+    ``train``, ``optimizer`` and ``dtype`` for memory only, ``depth`` for shapes and costs (compare ignores it),
+    ``every`` not for sweep or memory."""
     if kind not in KINDS or not KINDS[kind].command:
         kinds = ", ".join(k for k in KINDS if KINDS[k].command)
         raise UsageError(f"no plot kind '{kind}'", hint=f"choose one of {kinds}")
@@ -1155,9 +1155,9 @@ def collect(
         )
     if train and kind != "memory":
         raise UsageError(f"--train is for --kind memory, not {kind}", hint="remove --train")
-    if memory and kind != "memory":
-        given = " and ".join(f"--{key}" for key in memory)
-        raise UsageError(f"{given} is for --kind memory, not {kind}", hint=f"remove {given}")
+    given = [name for name, value in (("--optimizer", optimizer), ("--dtype", dtype)) if value is not None]
+    if given and kind != "memory":
+        raise UsageError(f"{' and '.join(given)} is for --kind memory, not {kind}", hint=f"remove {' '.join(given)}")
     if depth is not None and kind in ("sweep", "memory"):
         raise UsageError(f"--depth folds the rows of --kind shapes and costs, not {kind}", hint="remove --depth")
     if every and kind in ("sweep", "memory"):
@@ -1168,7 +1168,10 @@ def collect(
         return data, f"{len(data['points'])} point(s)"
     size = sizes[0] if sizes else None
     if kind == "memory":
-        reports = gather_memory(names, sets=sets, size=size, batch=batch, options=memory)
+        from cnncost.analysis.memory import memory_options
+
+        options = memory_options(optimizer, dtype, train)
+        reports = gather_memory(names, sets=sets, size=size, batch=batch, options=options)
         return memory_data(reports, train=train), f"{len(reports)} network(s)"
     subjects = gather(names, kind=kind, every=every, size=size, grid=set_grid(sets), batch=batch)
     return KINDS[kind].data(subjects, depth), f"{len(subjects)} network(s)"
