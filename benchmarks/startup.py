@@ -47,9 +47,6 @@ from cli_vs_fvcore import (  # a sibling script, not a package
     write_atomically,
 )
 
-#: every cache folder the runs use, removed at the end
-SCRATCH = tempfile.mkdtemp(prefix="cnncost-startup-")
-
 
 @dataclass
 class Command:
@@ -58,13 +55,14 @@ class Command:
     env: dict[str, str]
     walls: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
-    #: run each time with a new, empty cache folder (the first run of a command on a machine)
-    fresh_cache: bool = False
+    #: run each time with a new, empty cache folder made in this folder (the first run of a command on a machine)
+    fresh_cache_in: str | None = None
 
     def environ(self) -> dict[str, str]:
-        if not self.fresh_cache:
+        if self.fresh_cache_in is None:
             return self.env
-        return {**self.env, "CNNCOST_CACHE_DIR": tempfile.mkdtemp(prefix="cnncost-startup-first-", dir=SCRATCH)}
+        fresh = tempfile.mkdtemp(prefix="first-", dir=self.fresh_cache_in)
+        return {**self.env, "CNNCOST_CACHE_DIR": fresh}
 
     @property
     def median(self) -> float:
@@ -95,11 +93,19 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    scratch = tempfile.mkdtemp(prefix="cnncost-startup-")  # every cache folder the runs use
+    try:
+        return measure(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
+
+def measure(args: argparse.Namespace, scratch: str) -> int:
+    """Run the rounds, print every figure and the checks; 1 when a target is missed."""
     base = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
     for name in ("CNNCOST_DEBUG", "CNNCOST_NO_CACHE", "PYTHONDONTWRITEBYTECODE"):
         base.pop(name, None)
-    cache = tempfile.mkdtemp(prefix="cnncost-startup-cache-", dir=SCRATCH)
+    cache = tempfile.mkdtemp(prefix="cache-", dir=scratch)
     warm = {**base, "CNNCOST_CACHE_DIR": cache}
     cold = {**base, "CNNCOST_NO_CACHE": "1"}
     cc, net, py = cnncost_command(), args.network, sys.executable
@@ -111,7 +117,7 @@ def main() -> int:
     table = Command(f"cnncost table {net} (computed)", [*cc, "table", net], cold)
     # The very first run on a machine: computed, and its cache key made and its entry written (a new cache folder
     # every time, secret included)
-    first = Command(f"cnncost table {net} (first run)", [*cc, "table", net], base, fresh_cache=True)
+    first = Command(f"cnncost table {net} (first run)", [*cc, "table", net], base, fresh_cache_in=scratch)
     repeat = Command(f"cnncost table {net} (repeat: cache warm)", [*cc, "table", net], warm)
     variants = [
         Command(f"cnncost table {net} --batch 64", [*cc, "table", net, "--batch", "64"], cold),
@@ -199,7 +205,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    finally:
-        shutil.rmtree(SCRATCH, ignore_errors=True)
+    raise SystemExit(main())
